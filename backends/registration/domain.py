@@ -1,0 +1,169 @@
+"""Rules of the registration service (Sistem Informasi Satu Data Vaksinasi), free of I/O.
+
+Unit-tested in tests/unit/test_registration_domain.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+SESSION_HOURS = {"pagi": "08.00-12.00", "siang": "13.00-16.00"}
+PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
+MAX_OFFERED_SLOTS = 5
+
+
+class DomainError(Exception):
+    """A broken business rule; `code` is stable, `message` is safe to show to a user."""
+
+    code = "domain_error"
+    message = "Permintaan tidak dapat diproses."
+    status = 409
+
+    def __init__(self, message: Optional[str] = None):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class SlotFull(DomainError):
+    code, message = "slot_full", "Maaf, jadwal tersebut baru saja penuh. Silakan pilih jadwal lain."
+
+
+class AlreadyBooked(DomainError):
+    code, message = "already_booked", "Anda sudah memiliki jadwal vaksinasi yang aktif."
+
+    def __init__(self, appointment_id: int):
+        super().__init__()
+        self.appointment_id = appointment_id
+
+
+class NotEligible(DomainError):
+    code, message = "not_eligible", "Hasil skrining belum memungkinkan pemesanan jadwal vaksinasi."
+    status = 422
+
+
+class UnknownProfession(DomainError):
+    code, message = "profession_unknown", "Profesi tidak dikenali. Pilih: " + ", ".join(PROFESSIONS) + "."
+    status = 422
+
+
+# --- Matching a health worker by the last 6 NIK digits -------------------------------------
+
+@dataclass(frozen=True)
+class TargetMatch:
+    status: str  # "none" | "unique" | "ambiguous"
+    target_id: Optional[int] = None
+
+
+def match_target(candidates: Sequence[Tuple[int, dt.date]], birth_date: Optional[dt.date] = None) -> TargetMatch:
+    """The last 6 NIK digits are not unique; the birth date decides between several candidates.
+
+    Without a birth date, several candidates give "ambiguous" (ask for it); with one, only the
+    candidate born that day matches, so nobody learns anything about the other candidates.
+    """
+    if birth_date is not None:
+        candidates = [c for c in candidates if c[1] == birth_date]
+    if not candidates:
+        return TargetMatch("none")
+    if len(candidates) == 1:
+        return TargetMatch("unique", candidates[0][0])
+    return TargetMatch("ambiguous")
+
+
+# --- Health screening (Kemenkes 2021 format) ------------------------------------------------
+
+@dataclass(frozen=True)
+class ScreeningQuestion:
+    key: str
+    text: str
+    outcome_if_yes: str  # "postponed" | "consult_doctor"
+    advice: str
+
+
+SCREENING_QUESTIONS: Tuple[ScreeningQuestion, ...] = (
+    ScreeningQuestion("fever", "Apakah saat ini Anda demam dengan suhu 37,5 °C atau lebih?", "postponed",
+                      "Vaksinasi ditunda sampai Anda sembuh dan tidak demam. Silakan daftar kembali setelah sehat."),
+    ScreeningQuestion("covid_recent", "Apakah Anda terkonfirmasi COVID-19 dalam 3 bulan terakhir?", "postponed",
+                      "Vaksinasi ditunda sampai 3 bulan setelah Anda dinyatakan sembuh dari COVID-19."),
+    ScreeningQuestion("pregnant_or_breastfeeding", "Apakah Anda sedang hamil atau menyusui?", "consult_doctor",
+                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi; dokter akan menilai kelayakan Anda."),
+    ScreeningQuestion("blood_pressure", "Apakah tekanan darah Anda 180/110 mmHg atau lebih?", "postponed",
+                      "Vaksinasi ditunda sampai tekanan darah Anda terkontrol di bawah 180/110 mmHg."),
+    ScreeningQuestion("allergy_previous_dose", "Apakah Anda mengalami reaksi alergi berat setelah dosis vaksin sebelumnya?",
+                      "consult_doctor",
+                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi; Anda mungkin dirujuk ke rumah sakit."),
+    ScreeningQuestion("chronic_or_autoimmune", "Apakah Anda memiliki penyakit kronis yang tidak terkontrol atau penyakit autoimun?",
+                      "consult_doctor",
+                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi mengenai kondisi Anda."),
+    ScreeningQuestion("immunosuppressed", "Apakah Anda sedang menjalani terapi kanker atau mengonsumsi obat penekan imun?",
+                      "consult_doctor",
+                      "Silakan konsultasikan dengan dokter yang merawat Anda atau dokter di lokasi vaksinasi."),
+)
+SCREENING_KEYS = tuple(q.key for q in SCREENING_QUESTIONS)
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    outcome: str  # "eligible" | "postponed" | "consult_doctor"
+    reasons: Tuple[str, ...] = ()
+    advice: Tuple[str, ...] = ()
+
+    @property
+    def may_book(self) -> bool:
+        # A doctor at the site decides about "consult_doctor", so a slot may still be booked.
+        return self.outcome in ("eligible", "consult_doctor")
+
+
+def evaluate_screening(answers: Mapping[str, bool]) -> ScreeningResult:
+    missing = [key for key in SCREENING_KEYS if key not in answers]
+    if missing:
+        raise DomainError("Jawaban skrining belum lengkap: " + ", ".join(missing) + ".")
+    positive = [q for q in SCREENING_QUESTIONS if answers[q.key]]
+    if not positive:
+        return ScreeningResult("eligible")
+    outcome = "postponed" if any(q.outcome_if_yes == "postponed" for q in positive) else "consult_doctor"
+    chosen = [q for q in positive if q.outcome_if_yes == outcome]
+    return ScreeningResult(outcome, tuple(q.key for q in chosen), tuple(q.advice for q in chosen))
+
+
+# --- Schedule ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    date: dt.date
+    session: str
+    capacity: int
+    booked: int
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity - self.booked
+
+
+def offerable_slots(slots: Iterable[SlotView], today: dt.date, limit: int = MAX_OFFERED_SLOTS) -> List[SlotView]:
+    """Slots from tomorrow on with places left, earliest first (morning before afternoon)."""
+    order = {name: index for index, name in enumerate(SESSION_HOURS)}
+    open_slots = [s for s in slots if s.date > today and s.remaining > 0]
+    return sorted(open_slots, key=lambda s: (s.date, order.get(s.session, 99)))[:limit]
+
+
+# --- Submissions from health workers missing from the target list ---------------------------
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def new_submission_reference() -> str:
+    return "NKS-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def normalize_profession(raw: str) -> str:
+    text = " ".join((raw or "").lower().split())
+    aliases: Dict[str, str] = {"drg": "dokter gigi", "dr": "dokter", "nakes lainnya": "tenaga kesehatan lainnya",
+                               "lainnya": "tenaga kesehatan lainnya", "farmasi": "apoteker"}
+    text = aliases.get(text, text)
+    if text not in PROFESSIONS:
+        raise UnknownProfession()
+    return text

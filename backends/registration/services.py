@@ -1,0 +1,183 @@
+"""Use cases of the registration service: one function per operation, each its own transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backends.registration import domain
+from backends.registration.orm import Appointment, Site, Slot, Submission, Target
+from backends.shared import signing
+from backends.shared.identity import normalize_name, normalize_phone, parse_nik, parse_nik_suffix
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(domain.DomainError):
+    code, message, status = "not_found", "Data tidak ditemukan.", 404
+
+
+class InvalidTicket(domain.DomainError):
+    code, message, status = "ticket_invalid", "Kode tiket tidak valid.", 404
+
+
+def lookup_target(session: Session, nik_suffix: str, birth_date: Optional[dt.date] = None) -> domain.TargetMatch:
+    suffix = parse_nik_suffix(nik_suffix)
+    rows = session.execute(select(Target.id, Target.birth_date).where(Target.nik_suffix == suffix)).all()
+    return domain.match_target([(row.id, row.birth_date) for row in rows], birth_date)
+
+
+def get_target(session: Session, target_id: int) -> Target:
+    target = session.get(Target, target_id)
+    if target is None:
+        raise NotFound("Data tenaga kesehatan tidak ditemukan.")
+    return target
+
+
+def get_site(session: Session, site_id: int) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound("Lokasi vaksinasi tidak ditemukan.")
+    return site
+
+
+def list_sites(session: Session, regency: Optional[str] = None) -> List[Site]:
+    query = select(Site).order_by(Site.name)
+    if regency:
+        query = query.where(Site.regency == regency)
+    return list(session.execute(query).scalars())
+
+
+def offerable_slots(session: Session, site_id: int, today: dt.date, limit: int = domain.MAX_OFFERED_SLOTS
+                    ) -> List[domain.SlotView]:
+    get_site(session, site_id)
+    rows = session.execute(
+        select(Slot).where(Slot.site_id == site_id, Slot.date > today, Slot.booked < Slot.capacity)
+    ).scalars()
+    views = [domain.SlotView(s.id, s.date, s.session, s.capacity, s.booked) for s in rows]
+    return domain.offerable_slots(views, today, limit)
+
+
+def active_appointment(session: Session, target_id: int) -> Optional[Appointment]:
+    return session.execute(
+        select(Appointment).where(Appointment.target_id == target_id, Appointment.status == "booked")
+    ).scalar_one_or_none()
+
+
+def get_appointment(session: Session, appointment_id: int) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("Jadwal vaksinasi tidak ditemukan.")
+    return appointment
+
+
+def book_appointment(session: Session, signing_key: bytes, target_id: int, slot_id: int,
+                     screening_answers: Dict[str, bool], request_id: str) -> Appointment:
+    """Books a slot for a health worker who passed screening.
+
+    Capacity is enforced by one conditional UPDATE (`booked < capacity`), so two requests racing
+    for the last place cannot both win, on SQLite (write lock) or PostgreSQL (row lock, re-checked
+    after the first commit). A repeated `request_id` returns the first booking (idempotent).
+    """
+    replay = _appointment_by_request(session, request_id)
+    if replay is not None:
+        return replay
+    get_target(session, target_id)
+    existing = active_appointment(session, target_id)
+    if existing is not None:
+        raise domain.AlreadyBooked(existing.id)
+    screening = domain.evaluate_screening(screening_answers)
+    if not screening.may_book:
+        raise domain.NotEligible(" ".join(screening.advice))
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound("Jadwal tidak ditemukan.")
+    claimed = session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1).execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise domain.SlotFull()
+    appointment = Appointment(target_id=target_id, site_id=slot.site_id, slot_id=slot_id,
+                              screening_answers=dict(screening_answers), screening_outcome=screening.outcome,
+                              status="booked", request_id=request_id)
+    session.add(appointment)
+    try:
+        session.flush()
+        appointment.ticket_code = signing.sign(signing_key, {"kind": "ticket", "appointment": appointment.id})
+        session.commit()
+    except IntegrityError:
+        # A concurrent request with the same request_id or for the same health worker won.
+        session.rollback()
+        replay = _appointment_by_request(session, request_id)
+        if replay is not None:
+            return replay
+        existing = active_appointment(session, target_id)
+        raise domain.AlreadyBooked(existing.id if existing else 0)
+    session.refresh(appointment)
+    log.info("appointment booked", extra={"event": "appointment_booked"})
+    return appointment
+
+
+def _appointment_by_request(session: Session, request_id: str) -> Optional[Appointment]:
+    return session.execute(select(Appointment).where(Appointment.request_id == request_id)).scalar_one_or_none()
+
+
+def appointment_for_ticket(session: Session, signing_key: bytes, ticket_code: str) -> Appointment:
+    try:
+        payload = signing.verify(signing_key, ticket_code)
+    except signing.InvalidSignature:
+        raise InvalidTicket()
+    appointment = session.get(Appointment, payload.get("appointment"))
+    if payload.get("kind") != "ticket" or appointment is None or appointment.ticket_code != ticket_code:
+        raise InvalidTicket()
+    return appointment
+
+
+@dataclass(frozen=True)
+class SubmissionInput:
+    nik: str
+    name: str
+    profession: str
+    facility: str
+    phone: str
+    request_id: str
+
+
+def submit_missing_health_worker(session: Session, data: SubmissionInput) -> Submission:
+    """Stores a pending submission after validating every field; idempotent by request_id."""
+    replay = session.execute(select(Submission).where(Submission.request_id == data.request_id)).scalar_one_or_none()
+    if replay is not None:
+        return replay
+    facility = " ".join(data.facility.split())
+    if not 3 <= len(facility) <= 200:
+        raise domain.DomainError("Nama fasilitas kesehatan harus 3 sampai 200 karakter.")
+    submission = Submission(
+        reference=domain.new_submission_reference(),
+        nik=parse_nik(data.nik).nik,
+        name=normalize_name(data.name),
+        profession=domain.normalize_profession(data.profession),
+        facility=facility,
+        phone=normalize_phone(data.phone),
+        status="pending",
+        request_id=data.request_id,
+    )
+    session.add(submission)
+    session.commit()
+    log.info("submission stored", extra={"event": "submission_created"})
+    return submission
+
+
+def get_submission(session: Session, reference: str) -> Submission:
+    submission = session.execute(
+        select(Submission).where(Submission.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+    if submission is None:
+        raise NotFound("Nomor referensi tidak ditemukan. Periksa kembali penulisannya.")
+    return submission

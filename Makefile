@@ -1,0 +1,27 @@
+# The two commands of the README: `make run` (chat with the assistant) and `make test`.
+PYTHON := .venv/bin/python
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup run services train test lock
+
+setup:            ## create .venv with Python 3.10 and the pinned dependencies
+	@bash scripts/bootstrap.sh
+
+run: setup        ## train if needed, seed SQLite, start every service and open a chat
+	@$(PYTHON) -m scripts.run
+
+services: setup   ## start every service without a chat (for the REST API or another client)
+	@$(PYTHON) -m scripts.train_if_changed
+	@$(PYTHON) -m backends.manage init
+	@.venv/bin/honcho start -f Procfile
+
+train: setup
+	@$(PYTHON) -m scripts.train_if_changed
+
+test: setup       ## everything CI runs
+	@bash scripts/test.sh
+
+lock:             ## re-resolve requirements.txt into requirements.lock (after changing a pin)
+	rm -rf /tmp/vaksinbot-lock && "$$(bash scripts/find_python.sh)" -m venv /tmp/vaksinbot-lock
+	/tmp/vaksinbot-lock/bin/pip install -q -r requirements.txt
+	/tmp/vaksinbot-lock/bin/pip freeze > requirements.lock

@@ -1,0 +1,1 @@
+"""One typed client per backend. Actions call these and never build URLs or parse JSON."""

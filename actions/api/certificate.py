@@ -1,0 +1,66 @@
+"""Typed client of the certificate service (PeduliLindungi)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import List, Optional
+
+from actions.api.http import JsonHttp
+from actions.settings import BackendSettings, certificate_backend
+
+SESSION_HEADER = "X-Session-Token"
+
+
+@dataclass(frozen=True)
+class Verification:
+    token: str
+    expires_in_seconds: int
+
+
+@dataclass(frozen=True)
+class Dose:
+    dose: int
+    label: str
+    date: dt.date
+    brand: str
+    site: str
+    certificate_issued: bool
+
+
+@dataclass(frozen=True)
+class CertificateLink:
+    url: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class NameChange:
+    old: str
+    new: str
+
+
+class CertificateClient:
+    def __init__(self, settings: Optional[BackendSettings] = None):
+        self.http = JsonHttp(settings or certificate_backend(), "certificate")
+
+    def request_otp(self, phone: str, purpose: str = "login") -> str:
+        """Returns the message to show; it is the same whether or not the number is registered."""
+        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": purpose})["message"]
+
+    def verify_otp(self, phone: str, code: str) -> Verification:
+        data = self.http.post("/v1/otp/verify", {"phone": phone, "code": code})
+        return Verification(data["token"], data["expires_in_seconds"])
+
+    def vaccinations(self, token: str) -> List[Dose]:
+        data = self.http.get("/v1/me/vaccinations", headers={SESSION_HEADER: token})
+        return [Dose(d["dose"], d["label"], dt.date.fromisoformat(d["date"]), d["brand"], d["site"],
+                     d["certificate_issued"]) for d in data["doses"]]
+
+    def certificate_link(self, token: str, dose: int) -> CertificateLink:
+        data = self.http.post(f"/v1/me/certificates/{dose}/link", headers={SESSION_HEADER: token})
+        return CertificateLink(data["url"], data["expires_at"])
+
+    def change_name(self, token: str, new_name: str, request_id: str, channel: str) -> NameChange:
+        data = self.http.put("/v1/me/name", {"name": new_name, "request_id": request_id, "channel": channel},
+                             headers={SESSION_HEADER: token})
+        return NameChange(data["old"], data["new"])

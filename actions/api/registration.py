@@ -1,0 +1,142 @@
+"""Typed client of the registration service (Sistem Informasi Satu Data Vaksinasi)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+from urllib.parse import quote
+
+from actions.api.errors import NotFound
+from actions.api.http import JsonHttp
+from actions.settings import BackendSettings, registration_backend
+
+
+@dataclass(frozen=True)
+class TargetMatch:
+    status: str  # "none" | "unique" | "ambiguous"
+    target_id: Optional[int]
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    name: str
+    address: str
+    regency: str
+    province: str
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Site":
+        return cls(data["id"], data["name"], data["address"], data["regency"], data["province"])
+
+
+@dataclass(frozen=True)
+class HealthWorker:
+    id: int
+    name: str
+    masked_nik: str
+    profession: str
+    facility: str
+    assigned_site: Site
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: int
+    date: dt.date
+    session: str
+    hours: str
+    remaining: int
+
+
+@dataclass(frozen=True)
+class ScreeningQuestion:
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    outcome: str
+    may_book: bool
+    reasons: List[str]
+    advice: List[str]
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: int
+    name: str
+    masked_nik: str
+    site: Site
+    date: dt.date
+    session: str
+    hours: str
+    ticket_code: str
+    ticket_image_url: str
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Appointment":
+        return cls(data["id"], data["name"], data["masked_nik"], Site.from_json(data["site"]),
+                   dt.date.fromisoformat(data["date"]), data["session"], data["hours"], data["ticket_code"],
+                   data["ticket_image_url"])
+
+
+@dataclass(frozen=True)
+class Submission:
+    reference: str
+    status: str  # "pending" | "validated" | "rejected"
+    created_at: str
+
+
+class RegistrationClient:
+    def __init__(self, settings: Optional[BackendSettings] = None):
+        self.http = JsonHttp(settings or registration_backend(), "registration")
+
+    def lookup_health_worker(self, nik_suffix: str, birth_date: Optional[dt.date] = None) -> TargetMatch:
+        body = {"nik_suffix": nik_suffix, "birth_date": birth_date.isoformat() if birth_date else None}
+        data = self.http.post("/v1/targets/lookup", body)
+        return TargetMatch(data["status"], data.get("target_id"))
+
+    def health_worker(self, target_id: int) -> HealthWorker:
+        data = self.http.get(f"/v1/targets/{target_id}")
+        return HealthWorker(data["id"], data["name"], data["masked_nik"], data["profession"], data["facility"],
+                            Site.from_json(data["assigned_site"]))
+
+    def active_appointment(self, target_id: int) -> Optional[Appointment]:
+        try:
+            return Appointment.from_json(self.http.get(f"/v1/targets/{target_id}/appointment"))
+        except NotFound:
+            return None
+
+    def sites(self, regency: Optional[str] = None) -> List[Site]:
+        return [Site.from_json(s) for s in self.http.get("/v1/sites", params={"regency": regency} if regency else None)]
+
+    def offerable_slots(self, site_id: int) -> List[Slot]:
+        return [Slot(s["id"], dt.date.fromisoformat(s["date"]), s["session"], s["hours"], s["remaining"])
+                for s in self.http.get(f"/v1/sites/{site_id}/slots")]
+
+    def screening_questions(self) -> List[ScreeningQuestion]:
+        return [ScreeningQuestion(q["key"], q["text"]) for q in self.http.get("/v1/screening/questions")]
+
+    def evaluate_screening(self, answers: Dict[str, bool]) -> ScreeningResult:
+        data = self.http.post("/v1/screening/evaluate", {"answers": answers})
+        return ScreeningResult(data["outcome"], data["may_book"], data["reasons"], data["advice"])
+
+    def book(self, target_id: int, slot_id: int, screening_answers: Dict[str, bool], request_id: str) -> Appointment:
+        data = self.http.post("/v1/appointments", {"target_id": target_id, "slot_id": slot_id,
+                                                   "screening_answers": screening_answers, "request_id": request_id})
+        return Appointment.from_json(data)
+
+    def verify_ticket(self, ticket_code: str) -> Appointment:
+        return Appointment.from_json(self.http.get("/v1/tickets/verify", params={"code": ticket_code})["appointment"])
+
+    def submit_missing_health_worker(self, nik: str, name: str, profession: str, facility: str, phone: str,
+                                     request_id: str) -> Submission:
+        data = self.http.post("/v1/submissions", {"nik": nik, "name": name, "profession": profession,
+                                                  "facility": facility, "phone": phone, "request_id": request_id})
+        return Submission(data["reference"], data["status"], data["created_at"])
+
+    def submission(self, reference: str) -> Submission:
+        data = self.http.get(f"/v1/submissions/{quote(reference.strip(), safe='')}")
+        return Submission(data["reference"], data["status"], data["created_at"])

@@ -1,0 +1,35 @@
+"""A health worker asks about the data they submitted for verification (reference NKS-…)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api.errors import BackendUnavailable, NotFound
+from actions.backend_calls import off_loop, registration_client
+from actions.parsing import submission_reference
+
+
+class ActionSubmissionStatus(Action):
+    def name(self) -> Text:
+        return "action_submission_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        typed = next(tracker.get_latest_entity_values("submission_reference"), None)
+        reference = submission_reference(typed or tracker.latest_message.get("text", ""))
+        if reference is None:
+            dispatcher.utter_message(response="utter_ask_submission_reference")
+            return []
+        try:
+            submission = await off_loop(registration_client().submission, reference)
+        except NotFound:
+            dispatcher.utter_message(response="utter_submission_not_found", reference=reference)
+            return []
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        dispatcher.utter_message(response=f"utter_submission_{submission.status}", reference=submission.reference)
+        return [SlotSet("submission_reference", submission.reference)]

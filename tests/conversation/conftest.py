@@ -1,0 +1,12 @@
+import pytest
+
+from tests.conversation.harness import RunningAssistant
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    running = RunningAssistant(tmp_path_factory.mktemp("assistant"))
+    try:
+        yield running.start()
+    finally:
+        running.stop()

@@ -1,0 +1,110 @@
+"""The whole assistant as separate processes on free loopback ports, for conversation tests.
+
+Each run gets its own SQLite databases (seeded with the demo data), its own endpoints file and
+log files, so it never collides with a `make run` on the same machine.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import requests
+
+from tests.service.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "assistant.tar.gz"
+START_TIMEOUT_SECONDS = 180
+
+
+class RunningAssistant:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.ports = {name: free_port() for name in ("registration", "certificate", "actions", "rasa")}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.processes: Dict[str, subprocess.Popen] = {}
+        self.env = dict(os.environ, DATA_DIR=str(workdir / "data"), APP_ENV="development",
+                        REGISTRATION_URL=self.urls["registration"], CERTIFICATE_URL=self.urls["certificate"],
+                        REGISTRATION_PUBLIC_URL=self.urls["registration"],
+                        CERTIFICATE_PUBLIC_URL=self.urls["certificate"], PYTHONUNBUFFERED="1")
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def start(self) -> "RunningAssistant":
+        if not MODEL.exists():
+            raise RuntimeError("no trained model: run `make train` (make test does) first")
+        subprocess.run([sys.executable, "-m", "backends.manage", "init"], cwd=ROOT, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n')
+        commands = {
+            "registration": [str(BIN / "uvicorn"), "--factory", "backends.registration.api:create_app",
+                             "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none"],
+            "certificate": [str(BIN / "uvicorn"), "--factory", "backends.certificate.api:create_app",
+                            "--host", "127.0.0.1", "--port", str(self.ports["certificate"]), "--ws", "none"],
+            "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.ports["actions"])],
+            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
+                     "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials",
+                     str(ROOT / "credentials.yml")],
+        }
+        self.commands = commands
+        for name in commands:
+            self.start_process(name)
+        self.wait_until_ready(*commands)
+        return self
+
+    def start_process(self, name: str) -> None:
+        log = self.log_path(name).open("ab")
+        self.processes[name] = subprocess.Popen(self.commands[name], cwd=ROOT, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT)
+
+    def wait_until_ready(self, *names: str) -> None:
+        checks = {"registration": "/health", "certificate": "/health", "actions": "/health", "rasa": "/status"}
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        pending = {name: checks[name] for name in names}
+        while pending:
+            for name, path in list(pending.items()):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited during start-up:\n{self.tail(name)}")
+                try:
+                    if requests.get(self.urls[name] + path, timeout=2).status_code == 200:
+                        del pending[name]
+                except requests.RequestException:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready: {list(pending)}\n" + "\n".join(self.tail(n) for n in pending))
+            time.sleep(0.5)
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_path(name)
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes[name]
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            if self.processes[name].poll() is None:
+                self.stop_process(name)
+
+    def say(self, sender: str, text: str) -> List[dict]:
+        """Sends one user message over the REST channel; returns the bot's messages."""
+        response = requests.post(f"{self.urls['rasa']}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def texts(messages: List[dict]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)

@@ -1,0 +1,87 @@
+"""A slow backend call for one user must not delay another user's action.
+
+The real action server (`python -m rasa_sdk`) runs the project's actions; the registration
+backend is replaced by a loopback server that answers one reference slowly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.service.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SLOW_SECONDS = 4.0
+
+
+class SlowRegistrationBackend(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server naming
+        reference = self.path.rsplit("/", 1)[-1]
+        if reference == "NKS-SLWSLWSL":
+            time.sleep(SLOW_SECONDS)
+        body = json.dumps({"reference": reference, "status": "pending", "created_at": "2021-03-01T08:00:00"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def action_server():
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), SlowRegistrationBackend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    port = free_port()
+    env = dict(os.environ, REGISTRATION_URL=f"http://127.0.0.1:{backend.server_port}")
+    process = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "action server did not start"
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    backend.shutdown()
+
+
+def call_action(url: str, sender: str, text: str) -> dict:
+    started = time.monotonic()
+    body = {"next_action": "action_submission_status", "sender_id": sender, "domain": {},
+            "tracker": {"sender_id": sender, "slots": {}, "latest_message": {"text": text, "entities": []},
+                        "events": [], "paused": False, "followup_action": None, "active_loop": {},
+                        "latest_action_name": "action_listen"}}
+    response = requests.post(f"{url}/webhook", json=body, timeout=30)
+    response.raise_for_status()
+    return {"seconds": time.monotonic() - started, "responses": response.json()["responses"]}
+
+
+def test_one_slow_backend_call_does_not_delay_another_users_action(action_server):
+    results = {}
+    slow = threading.Thread(target=lambda: results.update(slow=call_action(action_server, "a", "NKS-SLWSLWSL")))
+    slow.start()
+    time.sleep(0.5)  # user A's action is now waiting on the slow backend
+    results["fast"] = call_action(action_server, "b", "NKS-FSTFSTFS")
+    fast_finished_while_slow_running = slow.is_alive()
+    slow.join()
+    assert results["fast"]["responses"][0]["response"] == "utter_submission_pending"
+    assert results["fast"]["seconds"] < 1.5, results
+    assert fast_finished_while_slow_running
+    assert results["slow"]["seconds"] >= SLOW_SECONDS - 0.1

@@ -14,10 +14,10 @@ from backends.shared.identity import parse_nik
 
 # (code, name, address, regency, province, regency NIK prefix)
 SITES = (
-    ("JKS-01", "Puskesmas Kecamatan Tebet", "Jl. Prof. DR. Soepomo No.54, Tebet", "Kota Jakarta Selatan", "DKI Jakarta", "3174"),
-    ("JKS-02", "RSUP Fatmawati", "Jl. RS. Fatmawati Raya, Cilandak", "Kota Jakarta Selatan", "DKI Jakarta", "3174"),
-    ("JKP-01", "RSUPN Dr. Cipto Mangunkusumo", "Jl. Diponegoro No.71, Kenari", "Kota Jakarta Pusat", "DKI Jakarta", "3171"),
-    ("JKP-02", "Puskesmas Kecamatan Menteng", "Jl. Pegangsaan Barat No.14, Menteng", "Kota Jakarta Pusat", "DKI Jakarta", "3171"),
+    ("JKS-01", "Puskesmas Kecamatan Tebet", "Jl. Prof. DR. Soepomo No.54, Tebet", "Kota Jakarta Selatan", "DKI Jakarta", "3171"),
+    ("JKS-02", "RSUP Fatmawati", "Jl. RS. Fatmawati Raya, Cilandak", "Kota Jakarta Selatan", "DKI Jakarta", "3171"),
+    ("JKP-01", "RSUPN Dr. Cipto Mangunkusumo", "Jl. Diponegoro No.71, Kenari", "Kota Jakarta Pusat", "DKI Jakarta", "3173"),
+    ("JKP-02", "Puskesmas Kecamatan Menteng", "Jl. Pegangsaan Barat No.14, Menteng", "Kota Jakarta Pusat", "DKI Jakarta", "3173"),
     ("BDG-01", "RSUP Dr. Hasan Sadikin", "Jl. Pasteur No.38, Sukajadi", "Kota Bandung", "Jawa Barat", "3273"),
     ("BDG-02", "Puskesmas Puter", "Jl. Puter No.1, Coblong", "Kota Bandung", "Jawa Barat", "3273"),
     ("BGR-01", "RSUD Kota Bogor", "Jl. DR. Sumeru No.120, Bogor Barat", "Kota Bogor", "Jawa Barat", "3271"),
@@ -42,7 +42,7 @@ class DemoHealthWorker:
 
 # Fixed identities for trying each branch by hand (listed in the README).
 DEMO_HEALTH_WORKERS = (
-    DemoHealthWorker("3174055306900012", "Siti Rahmawati", "perawat", "Puskesmas Kecamatan Tebet", "JKS-01",
+    DemoHealthWorker("3171055306900012", "Siti Rahmawati", "perawat", "Puskesmas Kecamatan Tebet", "JKS-01",
                      "+6281311110001", "unique last-6 digits 900012: the happy path"),
     DemoHealthWorker("3273011503850007", "Budi Santoso", "dokter", "RSUP Dr. Hasan Sadikin", "BDG-01",
                      "+6281311110002", "shares 850007 with Dewi; born 15-03-1985"),

@@ -16,7 +16,9 @@ def run_migrations(metadata: MetaData, default_version_table: str) -> None:
     url = config.get_main_option("sqlalchemy.url")
     version_table = config.attributes.get("version_table", default_version_table)
     options = dict(target_metadata=metadata, version_table=version_table,
-                   render_as_batch=url.startswith("sqlite"), compare_type=True)
+                   render_as_batch=url.startswith("sqlite"), compare_type=True,
+                   # The other service's tables may live in the same database: never touch them.
+                   include_name=lambda name, type_, _parent: type_ != "table" or name in metadata.tables)
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():

@@ -112,7 +112,24 @@ def configure_logging(level: str = "INFO") -> None:
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         root.addHandler(handler)
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Access logs stay as uvicorn configured them (off with --no-access-log), but never show
+    # query strings: capability tokens (certificate download links, ticket codes) travel there.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringFilter) for f in access.filters):
+        access.addFilter(QueryStringFilter())
+        access.addFilter(RedactingFilter())
+
+
+class QueryStringFilter(logging.Filter):
+    """uvicorn access records carry (client, method, path, http_version, status): drop `?…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+        return True

@@ -45,9 +45,9 @@ class RunningAssistant:
         endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n')
         commands = {
             "registration": [str(BIN / "uvicorn"), "--factory", "backends.registration.api:create_app",
-                             "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none"],
+                             "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none", "--no-access-log"],
             "certificate": [str(BIN / "uvicorn"), "--factory", "backends.certificate.api:create_app",
-                            "--host", "127.0.0.1", "--port", str(self.ports["certificate"]), "--ws", "none"],
+                            "--host", "127.0.0.1", "--port", str(self.ports["certificate"]), "--ws", "none", "--no-access-log"],
             "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.ports["actions"])],
             "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
                      "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials",

@@ -69,7 +69,7 @@ def test_lookup_unique_ambiguous_and_unknown(registration):
     target = http.get(f"{base_url}/v1/targets/{unique['target_id']}").json()
     assert target["name"] == "Siti Rahmawati"
     assert target["masked_nik"] == "************0012"
-    assert "3174055306900012" not in str(target)
+    assert "3171055306900012" not in str(target)
 
     ambiguous = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "850007"}).json()
     assert ambiguous == {"status": "ambiguous", "target_id": None}
@@ -85,7 +85,7 @@ def test_lookup_unique_ambiguous_and_unknown(registration):
 
 
 @pytest.mark.parametrize("typed, code", [("12345", "suffix_length"), ("abcdef", "suffix_not_digits"),
-                                         ("3174055306900012", "suffix_full_nik")])
+                                         ("3171055306900012", "suffix_full_nik")])
 def test_bad_nik_suffix_gets_specific_indonesian_error(registration, typed, code):
     base_url, http, _ = registration
     response = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": typed})

@@ -1,0 +1,404 @@
+"""Rules of the certificate service (PeduliLindungi), free of I/O.
+
+Every time-dependent rule takes `now` explicitly so tests can move the clock.
+Unit-tested in tests/unit/test_certificate_domain.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import math
+import random
+import secrets
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Optional
+
+from backends.shared.privacy import mask_nik
+from backends.shared.signing import keyed_hash
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class CertificateError(Exception):
+    """A broken business rule; `code` is stable, `message` is safe to show to a user."""
+
+    code = "certificate_error"
+    message = "Permintaan tidak dapat diproses."
+    status = 409
+
+    def __init__(self, message: Optional[str] = None):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class InvalidInput(CertificateError):
+    """A value that breaks an identity rule (NIK, phone, name); carries that rule's reason code."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class UnknownDose(CertificateError):
+    code, message, status = "dose_unknown", "Dosis tidak dikenali. Pilih 1, 2, atau 3 (booster).", 422
+
+
+class UnknownOtpPurpose(CertificateError):
+    code, message, status = "otp_purpose_unknown", "Jenis permintaan kode OTP tidak dikenali.", 422
+
+
+class TooManyOtpRequests(CertificateError):
+    code, status = "otp_rate_limited", 429
+
+    def __init__(self, minutes: int):
+        super().__init__(
+            f"Anda sudah meminta {OTP_MAX_PER_WINDOW} kode dalam 1 jam terakhir. "
+            f"Silakan coba lagi dalam {minutes} menit."
+        )
+        self.minutes = minutes
+
+
+class VerificationTooSoon(CertificateError):
+    code, status = "otp_retry_later", 429
+
+    def __init__(self, seconds: int):
+        super().__init__(
+            "Terlalu banyak percobaan kode yang salah. "
+            f"Demi keamanan akun Anda, silakan coba lagi dalam {_duration_id(seconds)}."
+        )
+        self.seconds = seconds
+
+
+class OtpExpired(CertificateError):
+    code, status = "otp_expired", 401
+    message = "Kode OTP sudah kedaluwarsa atau sudah digunakan. Silakan minta kode baru."
+
+
+class OtpWrong(CertificateError):
+    code, status = "otp_wrong", 401
+
+    def __init__(self, remaining: int):
+        super().__init__(f"Kode OTP salah. Anda masih dapat mencoba {remaining} kali lagi dengan kode ini.")
+        self.remaining = remaining
+
+
+class OtpAttemptsExhausted(CertificateError):
+    code, status = "otp_attempts_exhausted", 401
+    message = "Kode OTP sudah salah dimasukkan 5 kali sehingga tidak berlaku lagi. Silakan minta kode baru."
+
+
+class SessionRequired(CertificateError):
+    code, status = "session_required", 401
+    message = "Silakan verifikasi nomor HP Anda dengan kode OTP terlebih dahulu."
+
+
+class SessionInvalid(CertificateError):
+    code, status = "session_invalid", 401
+    message = "Sesi Anda sudah berakhir. Silakan verifikasi ulang dengan kode OTP yang baru."
+
+
+class DoseNotRecorded(CertificateError):
+    code, status = "dose_not_found", 404
+
+    def __init__(self, dose: int):
+        super().__init__(f"Belum ada catatan vaksinasi {dose_label(dose)} atas nama Anda.")
+
+
+class CertificateNotIssued(CertificateError):
+    code, status = "certificate_not_issued", 404
+
+    def __init__(self, dose: int):
+        super().__init__(
+            f"Sertifikat {dose_label(dose)} Anda belum terbit. Sertifikat biasanya terbit beberapa hari "
+            "setelah vaksinasi; silakan periksa kembali nanti."
+        )
+
+
+class LinkInvalid(CertificateError):
+    code, status = "link_invalid", 410
+    message = "Tautan sertifikat tidak valid atau sudah kedaluwarsa. Silakan minta tautan baru."
+
+
+class CertificateInvalid(CertificateError):
+    code, status = "certificate_invalid", 422
+    message = "QR sertifikat tidak valid: data tidak dapat diverifikasi sebagai sertifikat resmi."
+
+
+class NameUnchanged(CertificateError):
+    code, status = "name_unchanged", 422
+    message = "Nama baru sama dengan nama yang sudah terdaftar."
+
+
+class PhoneUnchanged(CertificateError):
+    code, status = "phone_unchanged", 422
+    message = "Nomor HP baru sama dengan nomor yang sudah terdaftar."
+
+
+class PhoneInUse(CertificateError):
+    code, status = "phone_in_use", 409
+    message = "Nomor HP tersebut sudah terdaftar untuk akun lain. Silakan gunakan nomor lain."
+
+
+class RequestIdConflict(CertificateError):
+    code, status = "request_id_conflict", 409
+    message = "Kode permintaan ini sudah dipakai untuk perubahan lain. Silakan kirim ulang dengan kode baru."
+
+
+class UnknownEscalationKind(CertificateError):
+    code, status = "escalation_kind_unknown", 422
+    message = "Jenis laporan tidak dikenali."
+
+
+class SmsUnavailable(CertificateError):
+    code, status = "sms_unavailable", 503
+    message = "Maaf, layanan SMS sedang tidak tersedia. Silakan coba lagi beberapa saat lagi."
+
+
+def _duration_id(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} detik"
+    return f"{math.ceil(seconds / 60)} menit"
+
+
+# --- Doses and dates ---------------------------------------------------------------------------
+
+DOSE_LABELS = {1: "Dosis 1", 2: "Dosis 2", 3: "Booster"}
+VACCINE_BRANDS = ("Sinovac/CoronaVac", "AstraZeneca", "Pfizer", "Moderna", "Sinopharm")
+
+_MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+              "Oktober", "November", "Desember")
+
+
+def dose_label(dose: int) -> str:
+    if dose not in DOSE_LABELS:
+        raise UnknownDose()
+    return DOSE_LABELS[dose]
+
+
+def format_date_id(day: dt.date) -> str:
+    """`2021-07-12` -> `12 Juli 2021`, as printed on Indonesian documents."""
+    return f"{day.day} {_MONTHS_ID[day.month - 1]} {day.year}"
+
+
+# --- OTP policy --------------------------------------------------------------------------------
+
+OTP_PURPOSES = ("login", "change_phone")
+OTP_DIGITS = 6
+OTP_TTL = dt.timedelta(minutes=5)
+OTP_MAX_ATTEMPTS = 5
+OTP_MAX_PER_WINDOW = 3
+OTP_WINDOW = dt.timedelta(hours=1)
+# Failures below this count are typos; from here on each failure doubles the wait.
+FAILURES_BEFORE_DELAY = 3
+FAILURE_DELAY_BASE = dt.timedelta(seconds=30)
+FAILURE_DELAY_CAP = dt.timedelta(minutes=15)
+
+
+@dataclass
+class OtpChallengeState:
+    """The fields of an OTP challenge the rules read and change (orm.OtpChallenge has the same names)."""
+
+    salt: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int = 0
+    consumed_at: Optional[dt.datetime] = None
+
+
+@dataclass(frozen=True)
+class IssuedOtp:
+    code: str  # goes into the SMS only, never into storage
+    salt: str
+    code_hash: str
+    expires_at: dt.datetime
+
+
+def ensure_purpose(purpose: str) -> str:
+    if purpose not in OTP_PURPOSES:
+        raise UnknownOtpPurpose()
+    return purpose
+
+
+def hash_otp(key: bytes, salt: str, code: str) -> str:
+    return keyed_hash(key, salt, code)
+
+
+def issue_otp(key: bytes, now: dt.datetime) -> IssuedOtp:
+    code = f"{secrets.randbelow(10 ** OTP_DIGITS):0{OTP_DIGITS}d}"
+    salt = secrets.token_hex(16)
+    return IssuedOtp(code=code, salt=salt, code_hash=hash_otp(key, salt, code), expires_at=now + OTP_TTL)
+
+
+def ensure_otp_request_allowed(recent_requests: Iterable[dt.datetime], now: dt.datetime) -> None:
+    """At most OTP_MAX_PER_WINDOW codes per phone in any rolling hour (limits SMS cost and abuse)."""
+    in_window = sorted(t for t in recent_requests if now - t < OTP_WINDOW)
+    if len(in_window) < OTP_MAX_PER_WINDOW:
+        return
+    # The oldest request that keeps the count at the limit has to leave the window first.
+    frees_at = in_window[-OTP_MAX_PER_WINDOW] + OTP_WINDOW
+    raise TooManyOtpRequests(max(1, math.ceil((frees_at - now).total_seconds() / 60)))
+
+
+def verification_delay(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> dt.timedelta:
+    """How long the phone still has to wait before the next verification; zero when it may try now.
+
+    Only failures of the last hour count, so the wait never grows into a permanent lock-out.
+    """
+    failures = sorted(t for t in recent_failures if now - t < OTP_WINDOW)
+    if len(failures) < FAILURES_BEFORE_DELAY:
+        return dt.timedelta(0)
+    # The exponent is bounded before multiplying: hundreds of failures must not overflow timedelta.
+    doublings = min(len(failures) - FAILURES_BEFORE_DELAY, 16)
+    required = min(FAILURE_DELAY_BASE * 2 ** doublings, FAILURE_DELAY_CAP)
+    return max(failures[-1] + required - now, dt.timedelta(0))
+
+
+def ensure_verification_allowed(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> None:
+    wait = verification_delay(recent_failures, now)
+    if wait > dt.timedelta(0):
+        raise VerificationTooSoon(math.ceil(wait.total_seconds()))
+
+
+def check_otp(challenge: OtpChallengeState, key: bytes, code: str, now: dt.datetime) -> None:
+    """Accepts the code once (marks the challenge consumed) or counts a wrong attempt and raises."""
+    if challenge.consumed_at is not None or now >= challenge.expires_at:
+        raise OtpExpired()
+    if challenge.attempts >= OTP_MAX_ATTEMPTS:
+        raise OtpAttemptsExhausted()
+    typed = "".join((code or "").split())
+    if hmac.compare_digest(hash_otp(key, challenge.salt, typed), challenge.code_hash):
+        challenge.consumed_at = now
+        return
+    challenge.attempts += 1
+    remaining = OTP_MAX_ATTEMPTS - challenge.attempts
+    if remaining == 0:
+        raise OtpAttemptsExhausted()
+    raise OtpWrong(remaining)
+
+
+# --- Verification sessions ---------------------------------------------------------------------
+
+SESSION_IDLE = dt.timedelta(minutes=15)
+
+
+@dataclass
+class SessionState:
+    """The fields of a verification session the rules read and change (orm.VerificationSession)."""
+
+    last_seen_at: dt.datetime
+    revoked: bool = False
+
+
+def issue_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_session_token(key: bytes, token: str) -> str:
+    # A separate label keeps session hashes from ever matching an OTP hash computed with the same key.
+    return keyed_hash(key, "verification-session", token)
+
+
+def touch_session(state: SessionState, now: dt.datetime) -> None:
+    """A session lives while it is used: each use within SESSION_IDLE extends it."""
+    if state.revoked or now - state.last_seen_at >= SESSION_IDLE:
+        raise SessionInvalid()
+    state.last_seen_at = now
+
+
+# --- Certificates, links and QR payloads ---------------------------------------------------------
+
+DOWNLOAD_LINK_TTL = dt.timedelta(minutes=10)
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud to call centres
+_QR_TYPE, _DOWNLOAD_TYPE = "pl-cert", "pl-download"
+
+
+def _reference(prefix: str, rng: Optional[random.Random]) -> str:
+    choose = rng.choice if rng is not None else secrets.choice
+    return prefix + "".join(choose(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def new_certificate_number(rng: Optional[random.Random] = None) -> str:
+    return _reference("PL-", rng)
+
+
+def new_escalation_reference() -> str:
+    return _reference("ESK-", None)
+
+
+@dataclass(frozen=True)
+class CertificateDocument:
+    """Everything printed on a certificate; built fresh for each render so name changes show up."""
+
+    number: str
+    name: str
+    nik_masked: str
+    dose: int
+    date: dt.date
+    brand: str
+    site: str
+    qr_payload: str
+
+    @property
+    def dose_label(self) -> str:
+        return dose_label(self.dose)
+
+    @property
+    def date_text(self) -> str:
+        return format_date_id(self.date)
+
+
+def qr_claims(number: str, dose: int, date: dt.date, nik: str) -> Dict[str, Any]:
+    """What the QR code carries: enough to check a certificate against a KTP, never the full NIK."""
+    return {"typ": _QR_TYPE, "no": number, "dose": dose, "date": date.isoformat(), "nik": mask_nik(nik)}
+
+
+def read_qr_claims(claims: Dict[str, Any]) -> Dict[str, Any]:
+    if claims.get("typ") != _QR_TYPE or not {"no", "dose", "date", "nik"} <= claims.keys():
+        raise CertificateInvalid()
+    return claims
+
+
+def download_claims(number: str) -> Dict[str, Any]:
+    return {"typ": _DOWNLOAD_TYPE, "no": number}
+
+
+def read_download_claims(claims: Dict[str, Any]) -> str:
+    # The type check stops a (non-expiring) QR payload from working as a download link.
+    if claims.get("typ") != _DOWNLOAD_TYPE or not isinstance(claims.get("no"), str):
+        raise LinkInvalid()
+    return claims["no"]
+
+
+# --- Profile changes -----------------------------------------------------------------------------
+
+ESCALATION_KINDS = {
+    "nik_correction": "Koreksi NIK",
+    "missing_dose": "Dosis tidak tercatat",
+    "other": "Lainnya",
+}
+
+
+def ensure_escalation_kind(kind: str) -> str:
+    if kind not in ESCALATION_KINDS:
+        raise UnknownEscalationKind()
+    return kind
+
+
+def tidy_name_case(name: str) -> str:
+    """`BUDI SANTOSO` or `budi santoso` -> `Budi Santoso`; mixed case is kept as the person typed it."""
+    if name == name.upper() or name == name.lower():
+        return " ".join("-".join(part.capitalize() for part in word.split("-")) for word in name.split())
+    return name
+
+
+def ensure_name_changes(old: str, new: str) -> None:
+    if old == new:
+        raise NameUnchanged()
+
+
+def ensure_phone_changes(old: str, new: str) -> None:
+    if old == new:
+        raise PhoneUnchanged()

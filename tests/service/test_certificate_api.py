@@ -1,0 +1,419 @@
+"""The certificate service over HTTP, on SQLite and on PostgreSQL (fixtures in conftest.py)."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import logging
+import random
+import re
+import threading
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from PIL import Image
+from sqlalchemy import func, select
+
+from backends.certificate import MIGRATIONS_DIR, VERSION_TABLE, services
+from backends.certificate.api import create_app
+from backends.certificate.orm import AuditEntry, Certificate, OtpChallenge, Person, VerificationSession
+from backends.certificate.seed import DEMO_PERSONS, seed
+from backends.shared.clock import today_wib, utcnow
+from backends.shared.database import make_engine, make_session_factory, upgrade_schema
+from backends.shared.identity import normalize_phone, parse_nik
+from backends.shared.settings import ServiceSettings
+
+API_KEY = "test-certificate-key"
+SIGNING_KEY = b"test-certificate-signing-key"
+PUBLIC_URL = "http://certificate.test"
+THREE_DOSES, TWO_DOSES, ONE_DOSE_NO_CERTIFICATE, NO_DOSES = DEMO_PERSONS
+UNREGISTERED_PHONE = "+6285712345678"  # outside both demo (+62811) and random (+62812) ranges
+
+
+@pytest.fixture
+def certificate(database_url, serve_app):
+    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        seed(session, today_wib(), random.Random(7), count=20)
+    settings = ServiceSettings(service="certificate", database_url=database_url, api_key=API_KEY,
+                               signing_key=SIGNING_KEY, public_url=PUBLIC_URL, environment="development")
+    app = create_app(settings)
+    base_url = serve_app(app)
+    http = requests.Session()
+    http.headers["X-API-Key"] = API_KEY
+    yield base_url, http, sessions, app
+    engine.dispose()
+
+
+def _outbox(base_url: str, http: requests.Session, phone: str) -> list:
+    response = http.get(f"{base_url}/dev/outbox", params={"phone": phone})
+    assert response.status_code == 200
+    return response.json()
+
+
+def _latest_code(base_url: str, http: requests.Session, phone: str) -> str:
+    return re.search(r"\b(\d{6})\b", _outbox(base_url, http, phone)[-1]["text"]).group(1)
+
+
+def _login(base_url: str, http: requests.Session, phone: str) -> dict:
+    assert http.post(f"{base_url}/v1/otp/request", json={"phone": phone}).status_code == 202
+    code = _latest_code(base_url, http, phone)
+    verified = http.post(f"{base_url}/v1/otp/verify", json={"phone": phone, "code": code})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["expires_in_seconds"] == 900
+    return {"X-Session-Token": verified.json()["token"]}
+
+
+def _local(url: str, base_url: str) -> str:
+    """Links carry the public URL; the test server listens elsewhere."""
+    assert url.startswith(PUBLIC_URL + "/")
+    parts = urlsplit(url)
+    return f"{base_url}{parts.path}?{parts.query}"
+
+
+def _error(response: requests.Response) -> dict:
+    return response.json()["error"]
+
+
+# --- Access ----------------------------------------------------------------------------------------
+
+def test_every_v1_call_needs_the_api_key(certificate):
+    base_url, _, _, _ = certificate
+    for response in (requests.post(f"{base_url}/v1/otp/request", json={"phone": THREE_DOSES.phone}),
+                     requests.get(f"{base_url}/v1/me", headers={"X-API-Key": "wrong"}),
+                     requests.get(f"{base_url}/v1/certificates/verify", params={"payload": "x.y"})):
+        assert response.status_code == 401
+        assert _error(response) == {"code": "unauthorized", "message": "Akses ditolak: kunci API tidak valid."}
+
+
+def test_health_and_openapi_are_served(certificate):
+    base_url, _, _, _ = certificate
+    assert requests.get(f"{base_url}/health").json() == {"status": "ok", "service": "certificate", "database": True}
+    spec = requests.get(f"{base_url}/openapi.json").json()
+    for path in ("/v1/otp/request", "/v1/otp/verify", "/v1/me", "/v1/me/vaccinations", "/v1/me/name",
+                 "/v1/me/certificates/{dose}/link", "/v1/certificates/download", "/v1/certificates/verify"):
+        assert path in spec["paths"], path
+    assert spec["components"]["securitySchemes"]["SessionToken"]["name"] == "X-Session-Token"
+    assert "security" not in spec["paths"]["/v1/certificates/download"]["get"]
+    assert spec["paths"]["/v1/me"]["get"]["security"]
+
+
+def test_me_needs_a_verified_session(certificate):
+    base_url, http, _, _ = certificate
+    missing = http.get(f"{base_url}/v1/me")
+    assert missing.status_code == 401 and _error(missing)["code"] == "session_required"
+    forged = http.get(f"{base_url}/v1/me", headers={"X-Session-Token": "not-a-token"})
+    assert forged.status_code == 401 and _error(forged)["code"] == "session_invalid"
+    assert "Anda" in _error(forged)["message"]
+
+
+# --- OTP login ------------------------------------------------------------------------------------
+
+def test_otp_request_answers_the_same_for_unknown_numbers(certificate):
+    base_url, http, sessions, _ = certificate
+    known = http.post(f"{base_url}/v1/otp/request", json={"phone": "0811-1000-0001"})
+    unknown = http.post(f"{base_url}/v1/otp/request", json={"phone": UNREGISTERED_PHONE})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    assert "kode OTP" in known.json()["message"]
+
+    messages = _outbox(base_url, http, THREE_DOSES.phone)
+    assert len(messages) == 1 and messages[0]["phone"] == THREE_DOSES.phone
+    assert re.search(r"\b\d{6}\b", messages[0]["text"])
+    assert _outbox(base_url, http, UNREGISTERED_PHONE) == []
+    with sessions() as session:  # the code itself is never stored
+        code = _latest_code(base_url, http, THREE_DOSES.phone)
+        stored = session.execute(select(OtpChallenge).where(OtpChallenge.phone == THREE_DOSES.phone)).scalars().one()
+        assert code not in (stored.code_hash, stored.salt)
+
+
+def test_invalid_phone_is_refused_in_indonesian(certificate):
+    base_url, http, _, _ = certificate
+    response = http.post(f"{base_url}/v1/otp/request", json={"phone": "12345"})
+    assert response.status_code == 422
+    assert _error(response)["code"].startswith("phone_")
+    assert "Nomor HP" in _error(response)["message"] or "nomor HP" in _error(response)["message"]
+
+
+def test_login_with_the_code_from_the_sms(certificate):
+    base_url, http, sessions, _ = certificate
+    headers = _login(base_url, http, THREE_DOSES.phone)
+    me = http.get(f"{base_url}/v1/me", headers=headers).json()
+    assert me == {"nik_masked": "************0003", "name": THREE_DOSES.name, "phone_masked": "+62811*****001"}
+    with sessions() as session:  # only the hash of the token is kept
+        token = headers["X-Session-Token"]
+        assert session.execute(select(func.count()).select_from(VerificationSession)
+                               .where(VerificationSession.token_hash == token)).scalar_one() == 0
+
+
+def test_a_wrong_code_is_refused_and_the_right_one_still_works(certificate):
+    base_url, http, _, _ = certificate
+    http.post(f"{base_url}/v1/otp/request", json={"phone": TWO_DOSES.phone})
+    code = _latest_code(base_url, http, TWO_DOSES.phone)
+    wrong = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone,
+                                                         "code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 401
+    assert _error(wrong)["code"] == "otp_wrong" and "4 kali lagi" in _error(wrong)["message"]
+    right = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone, "code": code})
+    assert right.status_code == 200
+    reused = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone, "code": code})
+    assert reused.status_code == 401 and _error(reused)["code"] == "otp_expired"
+
+
+def test_unknown_numbers_fail_verification_like_known_ones(certificate):
+    base_url, http, _, _ = certificate
+    http.post(f"{base_url}/v1/otp/request", json={"phone": UNREGISTERED_PHONE})
+    response = http.post(f"{base_url}/v1/otp/verify", json={"phone": UNREGISTERED_PHONE, "code": "123456"})
+    assert response.status_code == 401 and _error(response)["code"] == "otp_wrong"
+
+
+def test_the_fourth_code_within_an_hour_is_refused(certificate):
+    base_url, http, _, _ = certificate
+    for _ in range(3):
+        assert http.post(f"{base_url}/v1/otp/request", json={"phone": NO_DOSES.phone}).status_code == 202
+    fourth = http.post(f"{base_url}/v1/otp/request", json={"phone": NO_DOSES.phone})
+    assert fourth.status_code == 429
+    assert re.fullmatch(r"Anda sudah meminta 3 kode dalam 1 jam terakhir\. Silakan coba lagi dalam \d+ menit\.",
+                        _error(fourth)["message"])
+    assert len(_outbox(base_url, http, NO_DOSES.phone)) == 3
+
+
+# --- Vaccinations and certificates ----------------------------------------------------------------
+
+def test_vaccination_status_lists_every_dose(certificate):
+    base_url, http, _, _ = certificate
+    doses = http.get(f"{base_url}/v1/me/vaccinations", headers=_login(base_url, http, THREE_DOSES.phone)).json()
+    assert [(d["dose"], d["label"], d["certificate_issued"]) for d in doses["doses"]] == [
+        (1, "Dosis 1", True), (2, "Dosis 2", True), (3, "Booster", True)]
+    assert doses["doses"][2] == {"dose": 3, "label": "Booster", "date": "2022-02-21", "brand": "Pfizer",
+                                 "site": "RSUD Cengkareng", "certificate_issued": True}
+
+    pending = http.get(f"{base_url}/v1/me/vaccinations",
+                       headers=_login(base_url, http, ONE_DOSE_NO_CERTIFICATE.phone)).json()
+    assert [(d["dose"], d["certificate_issued"]) for d in pending["doses"]] == [(1, False)]
+
+
+def test_certificate_link_downloads_a_png_without_the_api_key(certificate):
+    base_url, http, _, _ = certificate
+    link = http.post(f"{base_url}/v1/me/certificates/3/link", headers=_login(base_url, http, THREE_DOSES.phone))
+    assert link.status_code == 200, link.text
+    url = link.json()["url"]
+    assert url.startswith(f"{PUBLIC_URL}/v1/certificates/download?token=")
+    expires_at = dt.datetime.fromisoformat(link.json()["expires_at"].replace("Z", "+00:00"))
+    assert dt.timedelta(minutes=9) < expires_at - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=10)
+
+    download = requests.get(_local(url, base_url))  # no API key: the signed token is the credential
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "image/png"
+    assert download.headers["cache-control"] == "no-store"
+    assert Image.open(io.BytesIO(download.content)).size == (1200, 800)
+
+    tampered = requests.get(_local(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"), base_url))
+    assert tampered.status_code == 410 and _error(tampered)["code"] == "link_invalid"
+
+
+def test_links_for_missing_doses_and_certificates_explain_why(certificate):
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, ONE_DOSE_NO_CERTIFICATE.phone)
+    not_issued = http.post(f"{base_url}/v1/me/certificates/1/link", headers=headers)
+    assert not_issued.status_code == 404 and _error(not_issued)["code"] == "certificate_not_issued"
+    assert "belum terbit" in _error(not_issued)["message"]
+    no_dose = http.post(f"{base_url}/v1/me/certificates/2/link", headers=headers)
+    assert no_dose.status_code == 404 and _error(no_dose)["code"] == "dose_not_found"
+    assert http.post(f"{base_url}/v1/me/certificates/4/link", headers=headers).status_code == 422
+
+
+def test_the_qr_payload_verifies_and_a_tampered_one_does_not(certificate):
+    base_url, http, sessions, _ = certificate
+    with sessions() as session:
+        number = session.execute(select(Certificate.number).join(Certificate.vaccination).join(Person)
+                                 .where(Person.nik == TWO_DOSES.nik)).scalars().first()
+        payload = services.certificate_document(session, SIGNING_KEY, number).qr_payload
+    body, signature = payload.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert claims["nik"] == "************0012" and TWO_DOSES.nik not in json.dumps(claims)
+
+    valid = http.get(f"{base_url}/v1/certificates/verify", params={"payload": payload}).json()
+    assert valid["valid"] is True and valid["number"] == number
+    assert valid["nik_masked"] == "************0012" and valid["label"] in ("Dosis 1", "Dosis 2")
+
+    forged_body = body[:-2] + ("AA" if not body.endswith("AA") else "BB")
+    for forged in (f"{forged_body}.{signature}", f"{body}.{signature[::-1]}", "garbage"):
+        answer = http.get(f"{base_url}/v1/certificates/verify", params={"payload": forged})
+        assert answer.status_code == 200 and answer.json()["valid"] is False
+        assert "tidak valid" in answer.json()["message"]
+
+
+# --- Profile changes ------------------------------------------------------------------------------
+
+def test_a_name_change_shows_in_the_next_certificate(certificate):
+    base_url, http, sessions, app = certificate
+    headers = _login(base_url, http, THREE_DOSES.phone)
+    request_id = uuid.uuid4().hex
+    body = {"name": "  rina   wulandari putri ", "request_id": request_id, "channel": "whatsapp"}
+    changed = http.put(f"{base_url}/v1/me/name", json=body, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"old": "R*** W********", "new": "Rina Wulandari Putri"}
+    assert http.put(f"{base_url}/v1/me/name", json=body, headers=headers).json() == changed.json()  # idempotent
+    conflict = http.put(f"{base_url}/v1/me/name", json={**body, "name": "Rina W"}, headers=headers)
+    assert conflict.status_code == 409 and _error(conflict)["code"] == "request_id_conflict"
+    assert http.get(f"{base_url}/v1/me", headers=headers).json()["name"] == "Rina Wulandari Putri"
+
+    link = http.post(f"{base_url}/v1/me/certificates/1/link", headers=headers).json()["url"]
+    with sessions() as session:
+        document, png = services.render_certificate_from_link(session, SIGNING_KEY, link.split("token=", 1)[1],
+                                                              utcnow())
+        assert document.name == "Rina Wulandari Putri" and png.startswith(b"\x89PNG")
+        audit = session.execute(select(AuditEntry).where(AuditEntry.request_id == request_id)).scalars().one()
+        assert (audit.field, audit.old_masked, audit.new_masked, audit.channel) == (
+            "name", "R*** W********", "R*** W******** P****", "whatsapp")
+
+
+def test_the_same_name_change_sent_twice_at_once_is_applied_once(certificate):
+    base_url, http, sessions, _ = certificate
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    body = {"name": "Agus Setiawan Putra", "request_id": uuid.uuid4().hex, "channel": "whatsapp"}
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        start.wait()
+        answers.append(requests.put(f"{base_url}/v1/me/name", json=body, headers={**http.headers, **headers}))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json() == {"old": "A*** S*******", "new": "Agus Setiawan Putra"}
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(AuditEntry)
+                               .where(AuditEntry.request_id == body["request_id"])).scalar_one() == 1
+
+
+def test_an_invalid_name_is_refused(certificate):
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    response = http.put(f"{base_url}/v1/me/name", json={"name": "B0b!", "request_id": "r-1", "channel": "web"},
+                        headers=headers)
+    assert response.status_code == 422 and _error(response)["code"] == "name_characters"
+
+
+def test_a_phone_change_needs_an_otp_on_the_new_number(certificate):
+    base_url, http, _, _ = certificate
+    new_phone = "+6281399990001"
+    anonymous = http.post(f"{base_url}/v1/otp/request", json={"phone": new_phone, "purpose": "change_phone"})
+    assert anonymous.status_code == 401 and _error(anonymous)["code"] == "session_required"
+
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    sent = http.post(f"{base_url}/v1/otp/request", json={"phone": new_phone, "purpose": "change_phone"},
+                     headers=headers)
+    assert sent.status_code == 202
+    code = _latest_code(base_url, http, new_phone)
+    body = {"phone": new_phone, "code": f"{(int(code) + 1) % 1_000_000:06d}", "request_id": "chg-1",
+            "channel": "whatsapp"}
+    assert _error(http.put(f"{base_url}/v1/me/phone", json=body, headers=headers))["code"] == "otp_wrong"
+    changed = http.put(f"{base_url}/v1/me/phone", json={**body, "code": code}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"old": "+62811*****002", "new": "+62813*****001"}
+
+    notice = _outbox(base_url, http, TWO_DOSES.phone)[-1]["text"]
+    assert "telah diganti" in notice and new_phone not in notice
+    assert http.get(f"{base_url}/v1/me", headers=headers).json()["phone_masked"] == "+62813*****001"
+    assert http.get(f"{base_url}/v1/me", headers=_login(base_url, http, new_phone)).json()["name"] == TWO_DOSES.name
+
+
+def test_a_nik_correction_is_escalated_once_per_request(certificate):
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, NO_DOSES.phone)
+    body = {"kind": "nik_correction", "note": "NIK di sertifikat salah satu digit.", "request_id": "esk-1"}
+    first = http.post(f"{base_url}/v1/me/escalations", json=body, headers=headers)
+    assert first.status_code == 201
+    assert re.fullmatch(r"ESK-[A-Z2-9]{8}", first.json()["reference"])
+    assert first.json()["reference"] in first.json()["message"]
+    again = http.post(f"{base_url}/v1/me/escalations", json=body, headers=headers)
+    assert again.json()["reference"] == first.json()["reference"]
+
+
+# --- Production and privacy -------------------------------------------------------------------------
+
+def test_dev_outbox_does_not_exist_in_production(database_url, serve_app, monkeypatch):
+    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, database_url)
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("CERTIFICATE_API_KEY", "prod-api-key")
+    monkeypatch.setenv("CERTIFICATE_SIGNING_KEY", "prod-signing-key")
+    monkeypatch.setenv("CERTIFICATE_DATABASE_URL", database_url)
+    app = create_app()
+    assert not app.state.settings.development
+    base_url = serve_app(app)
+    response = requests.get(f"{base_url}/dev/outbox", headers={"X-API-Key": "prod-api-key"})
+    assert response.status_code == 404 and _error(response)["code"] == "not_found"
+    assert not any(path.startswith("/dev") for path in requests.get(f"{base_url}/openapi.json").json()["paths"])
+    assert requests.get(f"{base_url}/health").json()["database"] is True
+
+
+def test_logs_never_contain_a_phone_nik_or_code(certificate):
+    base_url, http, _, _ = certificate
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    collector = Collect()
+    logging.getLogger().handlers.insert(0, collector)  # before the redacting handler: sees raw messages
+    try:
+        headers = _login(base_url, http, THREE_DOSES.phone)
+        code = _latest_code(base_url, http, THREE_DOSES.phone)
+        http.put(f"{base_url}/v1/me/name", json={"name": "Rina W", "request_id": "log-1", "channel": "web"},
+                 headers=headers)
+        http.post(f"{base_url}/v1/me/certificates/3/link", headers=headers)
+    finally:
+        logging.getLogger().handlers.remove(collector)
+    text = "\n".join(collector.lines)
+    assert "sms sent to +62811*****001" in text
+    for secret in (THREE_DOSES.phone, THREE_DOSES.phone[1:], THREE_DOSES.nik, code, headers["X-Session-Token"]):
+        assert secret not in text
+
+
+# --- Demo data -------------------------------------------------------------------------------------
+
+def test_seed_is_valid_varied_and_deterministic(database_url, tmp_path):
+    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, database_url)
+    other_url = f"sqlite:///{tmp_path / 'again.sqlite3'}"
+    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, other_url)
+    fingerprints = []
+    for url in (database_url, other_url):
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:
+            seed(session, dt.date(2025, 1, 1), random.Random(2021))
+            persons = session.execute(select(Person).order_by(Person.id)).scalars().all()
+            fingerprints.append([(p.nik, p.name, p.phone, [(v.dose, v.date, v.brand, v.batch,
+                                                            v.certificate.number if v.certificate else None)
+                                                           for v in p.vaccinations]) for p in persons])
+        engine.dispose()
+    assert fingerprints[0] == fingerprints[1]
+
+    people = fingerprints[0]
+    assert len(people) == 300 + len(DEMO_PERSONS)
+    assert [p[0] for p in people[:len(DEMO_PERSONS)]] == [d.nik for d in DEMO_PERSONS]
+    assert len({p[2] for p in people}) == len(people)
+    for nik, _, phone, doses in people:
+        parse_nik(nik, dt.date(2025, 1, 1))
+        assert normalize_phone(phone) == phone
+        assert [d[0] for d in doses] == list(range(1, len(doses) + 1))
+        assert all(dt.date(2021, 1, 13) <= d[1] <= dt.date(2022, 12, 31) for d in doses)
+    assert {len(p[3]) for p in people} == {0, 1, 2, 3}
+    uncertified = [d for p in people for d in p[3] if d[4] is None]
+    assert 0 < len(uncertified) < 60
+    brands = {d[2] for p in people for d in p[3]}
+    assert brands == {"Sinovac/CoronaVac", "AstraZeneca", "Pfizer", "Moderna", "Sinopharm"}

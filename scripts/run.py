@@ -6,6 +6,7 @@ waits until every one answers, then opens a chat. Ctrl-C (or /stop) stops everyt
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -53,7 +54,7 @@ def chat() -> None:
     from rasa.core.channels.console import record_messages
 
     print("\nKetik pesan Anda (misalnya: halo). Ctrl-C atau /stop untuk keluar.\n")
-    record_messages(sender_id=f"terminal-{uuid.uuid4().hex[:8]}", server_url=RASA_URL)
+    asyncio.run(record_messages(sender_id=f"terminal-{uuid.uuid4().hex[:8]}", server_url=RASA_URL))
 
 
 def main() -> int:

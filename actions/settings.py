@@ -1,4 +1,4 @@
-"""Where the action server finds the backends: read from the environment, in one place."""
+"""Configuration of the action server, read from the environment in one place."""
 from __future__ import annotations
 
 import os
@@ -26,3 +26,8 @@ def certificate_backend() -> BackendSettings:
     return BackendSettings(url=_env("CERTIFICATE_URL", "http://localhost:8002"),
                            api_key=_env("CERTIFICATE_API_KEY", "dev-certificate-key"),
                            timeout_seconds=float(_env("BACKEND_TIMEOUT_SECONDS", "10")))
+
+
+def vaccine_video_url() -> str:
+    """The short video on how the vaccine works, linked from every ticket."""
+    return _env("VACCINE_VIDEO_URL", "https://www.youtube.com/@KementerianKesehatanRI")

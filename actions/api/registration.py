@@ -137,6 +137,10 @@ class RegistrationClient:
                                                   "facility": facility, "phone": phone, "request_id": request_id})
         return Submission(data["reference"], data["status"], data["created_at"])
 
+    def check_submission_field(self, field: str, value: str) -> str:
+        """The normalized value, or Rejected with the backend's Indonesian explanation."""
+        return self.http.post("/v1/submissions/check-field", {"field": field, "value": value})["value"]
+
     def submission(self, reference: str) -> Submission:
         data = self.http.get(f"/v1/submissions/{quote(reference.strip(), safe='')}")
         return Submission(data["reference"], data["status"], data["created_at"])

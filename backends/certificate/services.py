@@ -39,7 +39,7 @@ _OTP_SMS = {
                     "JANGAN berikan kode ini kepada siapa pun.",
 }
 _PHONE_CHANGED_SMS = ("Nomor HP akun PeduliLindungi Anda telah diganti menjadi {phone} pada {when} WIB. "
-                      "Jika Anda tidak melakukan perubahan ini, segera hubungi Hotline Kemenkes 1500-567.")
+                      "Jika Anda tidak melakukan perubahan ini, segera hubungi hotline 119 ext 9.")
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,15 @@ class SubmissionRequest(BaseModel):
     request_id: str = Field(..., min_length=8, max_length=64)
 
 
+class FieldCheckRequest(BaseModel):
+    field: str = Field(..., description="nik | name | profession | facility | phone")
+    value: str = Field(..., max_length=300)
+
+
+class FieldCheckOut(BaseModel):
+    value: str = Field(..., description="The normalized value, as it will be stored")
+
+
 class SubmissionOut(BaseModel):
     reference: str
     status: str = Field(..., description="pending | validated | rejected")
@@ -222,6 +231,11 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
         submission = services.submit_missing_health_worker(session, services.SubmissionInput(**body.dict()))
         return SubmissionOut(reference=submission.reference, status=submission.status,
                              created_at=submission.created_at)
+
+    @api.post("/submissions/check-field", response_model=FieldCheckOut, tags=["submissions"],
+              summary="Validate one field while the user types it (same rules as the submission)")
+    def check_submission_field(body: FieldCheckRequest, session: Session = Depends(session_dependency)):
+        return FieldCheckOut(value=services.check_submission_field(session, body.field, body.value))
 
     @api.get("/submissions/{reference}", response_model=SubmissionOut, tags=["submissions"])
     def get_submission(reference: str, session: Session = Depends(session_dependency)):

@@ -44,6 +44,15 @@ class NotEligible(DomainError):
     status = 422
 
 
+class InvalidField(DomainError):
+    code, message, status = "field_invalid", "Data tidak valid.", 422
+
+
+class AlreadyListed(DomainError):
+    code, status = "nik_already_listed", 409
+    message = "NIK Anda sudah terdaftar sebagai sasaran vaksinasi. Ketik *Vaksin* untuk mendaftar jadwal vaksinasi."
+
+
 class UnknownProfession(DomainError):
     code, message = "profession_unknown", "Profesi tidak dikenali. Pilih: " + ", ".join(PROFESSIONS) + "."
     status = 422
@@ -157,6 +166,13 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 def new_submission_reference() -> str:
     return "NKS-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def normalize_facility(raw: str) -> str:
+    facility = " ".join((raw or "").split())
+    if not 3 <= len(facility) <= 200:
+        raise InvalidField("Nama fasilitas kesehatan harus 3 sampai 200 karakter.")
+    return facility
 
 
 def normalize_profession(raw: str) -> str:

@@ -140,6 +140,25 @@ def appointment_for_ticket(session: Session, signing_key: bytes, ticket_code: st
     return appointment
 
 
+SUBMISSION_FIELDS = {
+    "nik": lambda value: parse_nik(value).nik,
+    "name": normalize_name,
+    "profession": domain.normalize_profession,
+    "facility": domain.normalize_facility,
+    "phone": normalize_phone,
+}
+
+
+def check_submission_field(session: Session, field: str, value: str) -> str:
+    """Validates one field of a submission as the user types it; returns the normalized value."""
+    if field not in SUBMISSION_FIELDS:
+        raise domain.InvalidField(f"Kolom tidak dikenal: {field}.")
+    normalized = SUBMISSION_FIELDS[field](value)
+    if field == "nik" and session.execute(select(Target.id).where(Target.nik == normalized)).first():
+        raise domain.AlreadyListed()
+    return normalized
+
+
 @dataclass(frozen=True)
 class SubmissionInput:
     nik: str
@@ -155,19 +174,9 @@ def submit_missing_health_worker(session: Session, data: SubmissionInput) -> Sub
     replay = session.execute(select(Submission).where(Submission.request_id == data.request_id)).scalar_one_or_none()
     if replay is not None:
         return replay
-    facility = " ".join(data.facility.split())
-    if not 3 <= len(facility) <= 200:
-        raise domain.DomainError("Nama fasilitas kesehatan harus 3 sampai 200 karakter.")
-    submission = Submission(
-        reference=domain.new_submission_reference(),
-        nik=parse_nik(data.nik).nik,
-        name=normalize_name(data.name),
-        profession=domain.normalize_profession(data.profession),
-        facility=facility,
-        phone=normalize_phone(data.phone),
-        status="pending",
-        request_id=data.request_id,
-    )
+    fields = {name: check_submission_field(session, name, getattr(data, name)) for name in SUBMISSION_FIELDS}
+    submission = Submission(reference=domain.new_submission_reference(), status="pending",
+                            request_id=data.request_id, **fields)
     session.add(submission)
     session.commit()
     log.info("submission stored", extra={"event": "submission_created"})

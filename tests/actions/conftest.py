@@ -1,1 +1,62 @@
+"""Fixtures for action tests: a live registration backend and real Tracker objects."""
+from __future__ import annotations
+
+import functools
+import random
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions import backend_calls
+from backends.registration import MIGRATIONS_DIR, VERSION_TABLE
+from backends.registration.api import create_app
+from backends.registration.seed import seed
+from backends.shared.clock import today_wib
+from backends.shared.database import make_engine, make_session_factory, upgrade_schema
+from backends.shared.settings import ServiceSettings
 from tests.service.conftest import database_url, serve_app  # noqa: F401 - shared fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def live_registration(tmp_path, serve_app, monkeypatch):  # noqa: F811
+    """The registration service with demo data on loopback; the action clients point at it."""
+    url = f"sqlite:///{tmp_path / 'registration.sqlite3'}"
+    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        seed(session, today_wib(), random.Random(1))
+    settings = ServiceSettings(service="registration", database_url=url, api_key="action-test-key",
+                               signing_key=b"k", public_url="http://registration.test", environment="development")
+    base_url = serve_app(create_app(settings))
+    monkeypatch.setenv("REGISTRATION_URL", base_url)
+    monkeypatch.setenv("REGISTRATION_API_KEY", "action-test-key")
+    backend_calls.registration_client.cache_clear()
+    client = backend_calls.registration_client()
+    client.sessions = sessions  # lets a test change the backend's data directly
+    yield client
+    backend_calls.registration_client.cache_clear()
+    engine.dispose()
+
+
+@functools.lru_cache(maxsize=None)
+def rasa_domain() -> dict:
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain")).as_dict()
+
+
+def form_tracker(form: str, requested_slot: str, text: str, slots: dict, intent: str = "inform",
+                 sender_id: str = "action-test") -> Tracker:
+    """A tracker in the middle of `form`, just after the user answered `requested_slot` with `text`."""
+    all_slots = dict(slots, requested_slot=requested_slot, **{requested_slot: text})
+    events = [{"event": "action", "name": form},
+              {"event": "user", "text": text, "parse_data": {"intent": {"name": intent, "confidence": 0.9}}},
+              {"event": "slot", "name": requested_slot, "value": text}]
+    return Tracker(sender_id=sender_id, slots=all_slots,
+                   latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+                   events=events, paused=False, followup_action=None, active_loop={"name": form},
+                   latest_action_name="action_listen")

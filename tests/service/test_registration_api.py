@@ -189,3 +189,25 @@ def test_missing_health_worker_submission(registration):
     bad_name = http.post(f"{base_url}/v1/submissions", json=dict(body, name="R1n1", request_id=_request_id()))
     assert bad_name.json()["error"]["code"] == "name_characters"
     assert http.get(f"{base_url}/v1/submissions/NKS-ZZZZZZZZ").status_code == 404
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("nik", "3171 0165 0192 0003", "3171016501920003"), ("name", " rini   Marlina ", "rini Marlina"),
+    ("profession", "Drg", "dokter gigi"), ("facility", " Klinik  Sehat ", "Klinik Sehat"),
+    ("phone", "0812-3456-7890", "+6281234567890"),
+])
+def test_submission_fields_are_checked_one_by_one(registration, field, value, expected):
+    base_url, http, _ = registration
+    response = http.post(f"{base_url}/v1/submissions/check-field", json={"field": field, "value": value})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"value": expected}
+
+
+def test_a_listed_nik_is_not_submitted_again(registration):
+    base_url, http, _ = registration
+    response = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "nik", "value": "3171055306900012"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "nik_already_listed"
+    assert "Vaksin" in response.json()["error"]["message"]
+    bad = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "hobby", "value": "x"})
+    assert bad.status_code == 422

@@ -1,0 +1,54 @@
+"""Behaviour shared by every form: patience with invalid answers, and resetting a flow's slots.
+
+After MAX_INVALID_ANSWERS invalid answers to the same question the form explains once more what
+it needs and offers a human agent or cancelling, instead of asking the same question forever.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+MAX_INVALID_ANSWERS = 3
+INVALID_ANSWERS_SLOT = "invalid_answers"
+
+
+class PatientFormValidationAction(FormValidationAction, ABC):
+    """A FormValidationAction that counts invalid answers per requested slot."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>; abstract so that rasa-sdk does not register this base class."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        if requested is None or tracker.latest_message.get("intent", {}).get("name") in ("cancel",):
+            return events
+        rejected = any(e.get("event") == "slot" and e.get("name") == requested and e.get("value") is None
+                       for e in events)
+        accepted = any(e.get("event") == "slot" and e.get("name") == requested and e.get("value") is not None
+                       for e in events)
+        counts = dict(tracker.get_slot(INVALID_ANSWERS_SLOT) or {})
+        if accepted:
+            counts.pop(requested, None)
+        elif rejected:
+            counts[requested] = counts.get(requested, 0) + 1
+            if counts[requested] >= MAX_INVALID_ANSWERS:
+                dispatcher.utter_message(response=f"utter_explain_{requested}")
+                dispatcher.utter_message(response="utter_offer_help_after_invalid_answers")
+                counts[requested] = 0
+        else:
+            return events
+        return events + [SlotSet(INVALID_ANSWERS_SLOT, counts)]
+
+
+def reset_slots(slot_names, keep: Optional[Dict[str, Any]] = None) -> List[EventType]:
+    """SlotSet(None) for every slot of a flow, so the next run of the flow starts fresh."""
+    keep = keep or {}
+    return [SlotSet(name, keep.get(name)) for name in slot_names]

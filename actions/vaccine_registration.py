@@ -1,0 +1,332 @@
+"""Vaccine registration for health workers: identify, confirm the site, screen, book, ticket.
+
+The form's questions are asked in the order of REQUIRED_SLOTS; `required_slots` drops the ones
+a branch does not need, and ends the form early once `registration_outcome` is decided (not a
+health worker, NIK not on the list, already booked, screening postponed, no free slots).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import identification, parsing
+from actions.api.errors import BackendUnavailable, NotFound, Rejected
+from actions.api.registration import Appointment, Slot
+from actions.backend_calls import off_loop, registration_client
+from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
+from actions.tickets import send_ticket
+
+FORM = "vaccine_registration_form"
+SCREENING_SLOTS = {
+    "screening_fever": "fever",
+    "screening_covid_recent": "covid_recent",
+    "screening_pregnant_or_breastfeeding": "pregnant_or_breastfeeding",
+    "screening_blood_pressure": "blood_pressure",
+    "screening_allergy_previous_dose": "allergy_previous_dose",
+    "screening_chronic_or_autoimmune": "chronic_or_autoimmune",
+    "screening_immunosuppressed": "immunosuppressed",
+}
+REQUIRED_SLOTS = ["is_health_worker", "nik_suffix", "birth_date", "site_confirmed", "site_choice",
+                  *SCREENING_SLOTS, "slot_choice", "booking_confirmed"]
+STATE_SLOTS = ["registration_outcome", "target_match", "target_id", "site_id", "site_name", "site_address",
+               "site_regency", "offered_sites", "offered_slots", "chosen_slot", "screening_advice",
+               INVALID_ANSWERS_SLOT]
+# Used in the request id of a booking: the same health worker, slot and conversation always
+# send the same id, so a message delivered twice (or a turn replayed after a crash) books once.
+BOOKING_NAMESPACE = uuid.UUID("0b6f6b8e-3d0a-4b7e-9a53-6a0c0f1e5b21")
+
+
+def _yes_no(value: Any, tracker: Tracker) -> Optional[bool]:
+    return parsing.yes_or_no(str(value), tracker.latest_message.get("intent", {}).get("name"))
+
+
+def _slot_dict(slot: Slot) -> Dict[str, Any]:
+    return {"id": slot.id, "date": slot.date.isoformat(), "session": slot.session, "hours": slot.hours}
+
+
+def describe_slot(slot: Dict[str, Any]) -> str:
+    day = parsing.indonesian_date(dt.date.fromisoformat(slot["date"]))
+    return f"{day}, sesi {slot['session']} ({slot['hours']} WIB)"
+
+
+class ValidateVaccineRegistrationForm(PatientFormValidationAction):
+    def name(self) -> Text:
+        return f"validate_{FORM}"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("registration_outcome"):
+            return []  # decided: the form ends and action_finish_vaccine_registration speaks
+        slots = list(REQUIRED_SLOTS)
+        if tracker.get_slot("target_match") != "ambiguous":
+            slots.remove("birth_date")
+        if tracker.get_slot("site_confirmed") is not False:
+            slots.remove("site_choice")
+        return slots
+
+    async def validate_is_health_worker(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Dict[Text, Any]:
+        answer = _yes_no(value, tracker)
+        if answer is None:
+            dispatcher.utter_message(response="utter_please_answer_yes_no")
+            return {"is_health_worker": None}
+        if not answer:
+            return {"is_health_worker": False, "registration_outcome": "not_health_worker"}
+        return {"is_health_worker": True}
+
+    async def validate_nik_suffix(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Dict[Text, Any]:
+        slots = await identification.validate_nik_suffix(value, dispatcher)
+        if slots.get("target_match") == "none":
+            slots["registration_outcome"] = "no_match"
+        elif slots.get("target_match") == "unique":
+            slots.update(await self._after_identification(slots["target_id"], dispatcher))
+        return slots
+
+    async def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Dict[Text, Any]:
+        slots = await identification.validate_birth_date(value, dispatcher, tracker)
+        if slots.get("target_id") is not None:
+            slots.update(await self._after_identification(slots["target_id"], dispatcher))
+        return slots
+
+    async def _after_identification(self, target_id: int, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        client = registration_client()
+        try:
+            existing = await off_loop(client.active_appointment, target_id)
+            if existing is not None:
+                return {"registration_outcome": "has_appointment"}
+            worker = await off_loop(client.health_worker, target_id)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"nik_suffix": None, "birth_date": None, "target_id": None, "target_match": None}
+        dispatcher.utter_message(response="utter_health_worker_found", name=worker.name, facility=worker.facility)
+        site = worker.assigned_site
+        return {"site_id": site.id, "site_name": site.name, "site_address": site.address,
+                "site_regency": site.regency}
+
+    async def validate_site_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        answer = _yes_no(value, tracker)
+        if answer is None:
+            dispatcher.utter_message(response="utter_please_answer_yes_no")
+            return {"site_confirmed": None}
+        if answer:
+            return {"site_confirmed": True}
+        try:
+            sites = await off_loop(registration_client().sites, tracker.get_slot("site_regency"))
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"site_confirmed": None}
+        others = [{"id": s.id, "name": s.name, "address": s.address} for s in sites
+                  if s.id != int(tracker.get_slot("site_id"))]
+        if not others:
+            dispatcher.utter_message(response="utter_no_other_sites", regency=tracker.get_slot("site_regency"))
+            return {"site_confirmed": True}
+        return {"site_confirmed": False, "offered_sites": others}
+
+    async def validate_site_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        offered = tracker.get_slot("offered_sites") or []
+        number = parsing.choice_number(str(value), len(offered))
+        if number is None:
+            named = [s for s in offered if str(value).strip().lower() in s["name"].lower()]
+            number = offered.index(named[0]) + 1 if len(named) == 1 and len(str(value).strip()) >= 4 else None
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_choice", options=len(offered))
+            return {"site_choice": None}
+        site = offered[number - 1]
+        return {"site_choice": str(number), "site_id": site["id"], "site_name": site["name"],
+                "site_address": site["address"]}
+
+    async def _screening_answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker) -> Dict[Text, Any]:
+        answer = _yes_no(value, tracker)
+        if answer is None:
+            dispatcher.utter_message(response="utter_please_answer_yes_no")
+            return {slot: None}
+        slots: Dict[Text, Any] = {slot: answer}
+        if slot == list(SCREENING_SLOTS)[-1]:
+            answers = {key: bool(tracker.get_slot(name)) for name, key in SCREENING_SLOTS.items()}
+            answers[SCREENING_SLOTS[slot]] = answer
+            slots.update(await self._evaluate_screening(answers, tracker, dispatcher))
+        return slots
+
+    async def _evaluate_screening(self, answers: Dict[str, bool], tracker: Tracker,
+                                  dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        client = registration_client()
+        try:
+            result = await off_loop(client.evaluate_screening, answers)
+            if not result.may_book:
+                return {"registration_outcome": "postponed", "screening_advice": result.advice}
+            slots = await off_loop(client.offerable_slots, int(tracker.get_slot("site_id")))
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {list(SCREENING_SLOTS)[-1]: None}
+        if not slots:
+            return {"registration_outcome": "no_slots", "screening_advice": result.advice}
+        if result.outcome == "consult_doctor":
+            dispatcher.utter_message(response="utter_screening_consult_doctor", advice=" ".join(result.advice))
+        return {"screening_advice": result.advice, "offered_slots": [_slot_dict(s) for s in slots]}
+
+    async def validate_slot_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        offered = tracker.get_slot("offered_slots") or []
+        text = str(value)
+        number = parsing.choice_number(text, len(offered))
+        if number is None:
+            day = parsing.mentioned_date(text, parsing.today_in_indonesia())
+            session = parsing.mentioned_session(text, ("pagi", "siang"))
+            candidates = [s for s in offered if day is not None and s["date"] == day.isoformat()
+                          and session in (None, s["session"])]
+            if len(candidates) > 1:
+                dispatcher.utter_message(response="utter_which_session")
+                return {"slot_choice": None}
+            number = offered.index(candidates[0]) + 1 if candidates else None
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_slot_choice", options=len(offered))
+            return {"slot_choice": None}
+        return {"slot_choice": str(number), "chosen_slot": offered[number - 1]}
+
+    async def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: DomainDict) -> Dict[Text, Any]:
+        answer = _yes_no(value, tracker)
+        if answer is None:
+            dispatcher.utter_message(response="utter_please_answer_yes_no")
+            return {"booking_confirmed": None}
+        if not answer:
+            return {"booking_confirmed": None, "slot_choice": None, "chosen_slot": None}
+        target_id = identification.identified_target(tracker)
+        slot = tracker.get_slot("chosen_slot")
+        answers = {key: bool(tracker.get_slot(name)) for name, key in SCREENING_SLOTS.items()}
+        request_id = uuid.uuid5(BOOKING_NAMESPACE, f"{tracker.sender_id}:{target_id}:{slot['id']}").hex
+        client = registration_client()
+        try:
+            await off_loop(client.book, target_id, slot["id"], answers, request_id)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"booking_confirmed": None}
+        except Rejected as error:
+            return await self._booking_rejected(error, tracker, dispatcher)
+        return {"booking_confirmed": True, "registration_outcome": "booked"}
+
+    async def _booking_rejected(self, error: Rejected, tracker: Tracker,
+                                dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        if error.code == "already_booked":
+            return {"booking_confirmed": True, "registration_outcome": "has_appointment"}
+        if error.code != "slot_full":
+            dispatcher.utter_message(text=error.message)
+            return {"booking_confirmed": True, "registration_outcome": "postponed"}
+        try:
+            remaining = await off_loop(registration_client().offerable_slots, int(tracker.get_slot("site_id")))
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"booking_confirmed": None}
+        if not remaining:
+            return {"booking_confirmed": True, "registration_outcome": "no_slots"}
+        dispatcher.utter_message(response="utter_slot_taken")
+        return {"booking_confirmed": None, "slot_choice": None, "chosen_slot": None,
+                "offered_slots": [_slot_dict(s) for s in remaining]}
+
+
+for _slot in SCREENING_SLOTS:
+    async def _validate(self, value, dispatcher, tracker, domain, _slot=_slot):
+        return await self._screening_answer(_slot, value, dispatcher, tracker)
+    setattr(ValidateVaccineRegistrationForm, f"validate_{_slot}", _validate)
+
+
+class ActionStartVaccineRegistration(Action):
+    """Clears what an earlier run of the flow left, so every registration starts fresh."""
+
+    def name(self) -> Text:
+        return "action_start_vaccine_registration"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return reset_slots(REQUIRED_SLOTS + STATE_SLOTS)
+
+
+class ActionAskSiteConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_site_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_site_confirmed", site_name=tracker.get_slot("site_name"),
+                                 site_address=tracker.get_slot("site_address"))
+        return []
+
+
+class ActionAskSiteChoice(Action):
+    def name(self) -> Text:
+        return "action_ask_site_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        sites = tracker.get_slot("offered_sites") or []
+        lines = "\n".join(f"{i}. {s['name']} — {s['address']}" for i, s in enumerate(sites, start=1))
+        dispatcher.utter_message(response="utter_ask_site_choice", options=lines,
+                                 buttons=[{"title": str(i), "payload": str(i)} for i in range(1, len(sites) + 1)])
+        return []
+
+
+class ActionAskSlotChoice(Action):
+    def name(self) -> Text:
+        return "action_ask_slot_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        slots = tracker.get_slot("offered_slots") or []
+        lines = "\n".join(f"{i}. {describe_slot(s)}" for i, s in enumerate(slots, start=1))
+        dispatcher.utter_message(response="utter_ask_slot_choice", site_name=tracker.get_slot("site_name"),
+                                 options=lines,
+                                 buttons=[{"title": str(i), "payload": str(i)} for i in range(1, len(slots) + 1)])
+        return []
+
+
+class ActionAskBookingConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_booking_confirmed", site_name=tracker.get_slot("site_name"),
+                                 slot_text=describe_slot(tracker.get_slot("chosen_slot")))
+        return []
+
+
+class ActionFinishVaccineRegistration(Action):
+    """Speaks the outcome the form decided, then clears the flow (keeping the outcome for rules)."""
+
+    def name(self) -> Text:
+        return "action_finish_vaccine_registration"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        outcome = tracker.get_slot("registration_outcome")
+        advice = " ".join(tracker.get_slot("screening_advice") or [])
+        if outcome == "not_health_worker":
+            dispatcher.utter_message(response="utter_not_health_worker")
+            dispatcher.utter_message(response="utter_main_menu")
+        elif outcome == "no_match":
+            dispatcher.utter_message(response="utter_nik_not_on_list")
+        elif outcome == "postponed":
+            dispatcher.utter_message(response="utter_screening_postponed", advice=advice)
+        elif outcome == "no_slots":
+            dispatcher.utter_message(response="utter_no_slots_available", site_name=tracker.get_slot("site_name"))
+        elif outcome in ("booked", "has_appointment"):
+            await self._show_ticket(outcome, tracker, dispatcher)
+        keep = {"registration_outcome": outcome}
+        return reset_slots(REQUIRED_SLOTS + STATE_SLOTS, keep=keep)
+
+    async def _show_ticket(self, outcome: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
+        try:
+            appointment = await off_loop(registration_client().active_appointment,
+                                         identification.identified_target(tracker))
+        except BackendUnavailable:
+            appointment = None
+        if appointment is None:
+            dispatcher.utter_message(response="utter_ticket_later")
+            return
+        dispatcher.utter_message(response="utter_booking_success" if outcome == "booked" else "utter_already_booked")
+        send_ticket(dispatcher, appointment)

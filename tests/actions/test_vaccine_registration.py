@@ -1,0 +1,134 @@
+"""The registration form's validation and actions, with real Trackers against a live backend."""
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.vaccine_registration import (FORM, SCREENING_SLOTS, ActionFinishVaccineRegistration,
+                                          ValidateVaccineRegistrationForm)
+from backends.registration.orm import Slot
+from tests.actions.conftest import form_tracker, rasa_domain
+
+IDENTIFIED = {"is_health_worker": True}
+
+
+def validate(requested_slot: str, text: str, slots: dict, intent: str = "inform"):
+    dispatcher = CollectingDispatcher()
+    tracker = form_tracker(FORM, requested_slot, text, slots, intent)
+    events = asyncio.run(ValidateVaccineRegistrationForm().run(dispatcher, tracker, rasa_domain()))
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, dispatcher.messages
+
+
+def responses(messages):
+    return [m.get("response") for m in messages]
+
+
+def test_unique_digits_identify_and_propose_the_assigned_site(live_registration):
+    slots, messages = validate("nik_suffix", "900 012", IDENTIFIED)
+    assert slots["nik_suffix"] == "900012" and slots["target_match"] == "unique"
+    assert slots["site_name"] == "Puskesmas Kecamatan Tebet"
+    assert slots["requested_slot"] == "site_confirmed"
+    assert responses(messages) == ["utter_health_worker_found"]
+    assert messages[0]["name"] == "Siti Rahmawati"
+
+
+def test_shared_digits_ask_for_the_birth_date_without_naming_anyone(live_registration):
+    slots, messages = validate("nik_suffix", "850007", IDENTIFIED)
+    assert slots["target_match"] == "ambiguous" and slots["target_id"] is None
+    assert slots["requested_slot"] == "birth_date"
+    assert messages == []
+
+
+def test_birth_date_picks_the_right_person(live_registration):
+    state = dict(IDENTIFIED, nik_suffix="850007", target_match="ambiguous")
+    slots, messages = validate("birth_date", "15 Maret 1985", state)
+    assert slots["target_match"] == "unique" and messages[0]["name"] == "Budi Santoso"
+    slots, messages = validate("birth_date", "16-03-1985", state)
+    assert slots["birth_date"] is None and responses(messages) == ["utter_birth_date_mismatch"]
+
+
+def test_wrong_digits_get_the_backends_specific_correction(live_registration):
+    for typed, expected in [("12345", "5 digit"), ("abcdef", "angka"), ("3171055306900012", "bukan NIK lengkap")]:
+        slots, messages = validate("nik_suffix", typed, IDENTIFIED)
+        assert slots["nik_suffix"] is None and slots["requested_slot"] == "nik_suffix"
+        assert expected in messages[0]["text"]
+
+
+def test_unknown_digits_end_the_form_with_no_match(live_registration):
+    slots, _ = validate("nik_suffix", "000001", IDENTIFIED)
+    assert slots["registration_outcome"] == "no_match" and slots["requested_slot"] is None
+
+
+def test_third_invalid_answer_explains_and_offers_a_human(live_registration):
+    state = dict(IDENTIFIED)
+    for attempt in range(3):
+        slots, messages = validate("nik_suffix", "12", state)
+        state["invalid_answers"] = slots["invalid_answers"]
+    assert responses(messages)[-2:] == ["utter_explain_nik_suffix", "utter_offer_help_after_invalid_answers"]
+    assert slots["invalid_answers"] == {"nik_suffix": 0}
+
+
+def _screened_state(live_registration, **answers):
+    site_id = live_registration.sites("Kota Bandung")[0].id
+    state = dict(IDENTIFIED, nik_suffix="880021", target_match="unique", site_confirmed=True, site_id=site_id,
+                 site_name="x", target_id=live_registration.lookup_health_worker("880021").target_id)
+    for slot in list(SCREENING_SLOTS)[:-1]:
+        state[slot] = answers.get(slot, False)
+    return state
+
+
+def test_a_fever_postpones_the_vaccination(live_registration):
+    slots, _ = validate("screening_immunosuppressed", "tidak",
+                        _screened_state(live_registration, screening_fever=True), intent="deny")
+    assert slots["registration_outcome"] == "postponed"
+    assert "sembuh" in " ".join(slots["screening_advice"])
+
+
+def test_clean_screening_offers_at_most_five_slots(live_registration):
+    slots, _ = validate("screening_immunosuppressed", "tidak", _screened_state(live_registration), intent="deny")
+    assert 1 <= len(slots["offered_slots"]) <= 5 and slots["requested_slot"] == "slot_choice"
+
+
+def test_slot_taken_meanwhile_offers_the_remaining_ones(live_registration):
+    state = _screened_state(live_registration, screening_immunosuppressed=False)
+    state["screening_immunosuppressed"] = False
+    offered = live_registration.offerable_slots(state["site_id"])
+    chosen = {"id": offered[0].id, "date": offered[0].date.isoformat(), "session": offered[0].session,
+              "hours": offered[0].hours}
+    with live_registration.sessions() as session:
+        slot = session.get(Slot, chosen["id"])
+        slot.booked = slot.capacity
+        session.commit()
+    state.update(slot_choice="1", chosen_slot=chosen, offered_slots=[chosen])
+    slots, messages = validate("booking_confirmed", "ya", state, intent="affirm")
+    assert responses(messages) == ["utter_slot_taken"]
+    assert slots["requested_slot"] == "slot_choice" and slots["chosen_slot"] is None
+    assert chosen["id"] not in [s["id"] for s in slots["offered_slots"]]
+
+
+def test_confirmed_booking_is_idempotent_and_shows_the_ticket(live_registration):
+    state = _screened_state(live_registration)
+    state["screening_immunosuppressed"] = False
+    offered = live_registration.offerable_slots(state["site_id"])[0]
+    chosen = {"id": offered.id, "date": offered.date.isoformat(), "session": offered.session, "hours": offered.hours}
+    state.update(slot_choice="1", chosen_slot=chosen)
+    with live_registration.sessions() as session:
+        booked_before = session.get(Slot, offered.id).booked
+    first, _ = validate("booking_confirmed", "ya", state, intent="affirm")
+    replay, _ = validate("booking_confirmed", "ya", state, intent="affirm")  # the same message delivered twice
+    assert first["registration_outcome"] == replay["registration_outcome"] == "booked"
+    with live_registration.sessions() as session:
+        assert session.get(Slot, offered.id).booked == booked_before + 1
+
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("action-test", dict(state, registration_outcome="booked"), {}, [], False, None, {}, "")
+    events = asyncio.run(ActionFinishVaccineRegistration().run(dispatcher, tracker, {}))
+    assert [m.get("response") for m in dispatcher.messages if m.get("response")] == [
+        "utter_booking_success", "utter_ticket_summary", "utter_vaccine_video"]
+    summary = next(m for m in dispatcher.messages if m.get("response") == "utter_ticket_summary")
+    assert summary["masked_nik"] == "************0021"
+    assert any((m.get("image") or "").startswith("http://registration.test/v1/tickets/qr.png") for m in dispatcher.messages)
+    assert {"event": "slot", "name": "registration_outcome", "value": "booked", "timestamp": None} in events
+    assert {"event": "slot", "name": "target_id", "value": None, "timestamp": None} in events

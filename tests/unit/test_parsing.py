@@ -1,0 +1,61 @@
+import datetime as dt
+
+import pytest
+
+from actions import parsing
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ya", True), ("iya lagi hamil", True), ("betul", True), ("ada", True), ("Y", True),
+    ("tidak", False), ("gak ada", False), ("tdk pernah", False), ("nggak", False), ("bukan", False),
+    ("belum", False), ("tidak ada, saya sehat", False), ("mungkin", None), ("123", None), ("", None),
+])
+def test_yes_or_no_in_any_phrasing(text, expected):
+    assert parsing.yes_or_no(text) is expected
+
+
+def test_the_nlu_intent_wins_when_it_is_affirm_or_deny():
+    assert parsing.yes_or_no("hmm", "affirm") is True
+    assert parsing.yes_or_no("ya", "deny") is False
+
+
+@pytest.mark.parametrize("text, expected", [("2", 2), ("no 2", 2), ("nomor 3", 3), ("yang ke-1", 1), ("6", None),
+                                            ("0", None), ("12 Januari", None), ("dua", None)])
+def test_choice_numbers(text, expected):
+    assert parsing.choice_number(text, 5) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("15-03-1985", dt.date(1985, 3, 15)), ("15/3/1985", dt.date(1985, 3, 15)), ("15 Maret 1985", dt.date(1985, 3, 15)),
+    ("lahir 7 agustus 1985", dt.date(1985, 8, 7)), ("7 agt 85", dt.date(1985, 8, 7)), ("1.1.2001", dt.date(2001, 1, 1)),
+    ("31-02-1990", None), ("kemarin", None), ("15 bulan 1985", None),
+])
+def test_birth_dates(text, expected):
+    assert parsing.birth_date(text) == expected
+
+
+TODAY = dt.date(2021, 1, 20)  # a Wednesday
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("besok", dt.date(2021, 1, 21)), ("lusa pagi", dt.date(2021, 1, 22)), ("25 januari", dt.date(2021, 1, 25)),
+    ("tgl 25/1 siang", dt.date(2021, 1, 25)), ("2 februari", dt.date(2021, 2, 2)), ("hari senin", dt.date(2021, 1, 25)),
+    ("rabu", dt.date(2021, 1, 27)), ("10 januari", dt.date(2022, 1, 10)), ("yang pagi", None),
+])
+def test_dates_in_a_schedule_choice(text, expected):
+    assert parsing.mentioned_date(text, TODAY) == expected
+
+
+def test_sessions():
+    assert parsing.mentioned_session("25 januari pagi", ("pagi", "siang")) == "pagi"
+    assert parsing.mentioned_session("25 januari", ("pagi", "siang")) is None
+
+
+def test_indonesian_date():
+    assert parsing.indonesian_date(dt.date(2021, 1, 25)) == "Senin, 25 Januari 2021"
+
+
+@pytest.mark.parametrize("text, expected", [("cek nks-ab23cd45 ya", "NKS-AB23CD45"), ("NKS AB23CD45", "NKS-AB23CD45"),
+                                            ("NKS-AB23CD4", None), ("NKS-AB23CD4I", None)])
+def test_submission_reference(text, expected):
+    assert parsing.submission_reference(text) == expected

@@ -24,6 +24,14 @@ class PatientFormValidationAction(FormValidationAction, ABC):
     def name(self) -> Text:
         """validate_<form name>; abstract so that rasa-sdk does not register this base class."""
 
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: Dict[Text, Any]) -> List[EventType]:
+        # A flow's start action clears its slots; those SlotSet(None) events trail into the first
+        # validation call as "candidates", but they are not answers and must not be validated.
+        candidates = tracker.slots_to_validate()
+        tracker.slots_to_validate = lambda: {name: value for name, value in candidates.items() if value is not None}
+        return await super().get_validation_events(dispatcher, tracker, domain)
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import off_loop, registration_client
+from actions.sealing import seal, unseal
 
 
 async def validate_nik_suffix(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
@@ -26,7 +27,8 @@ async def validate_nik_suffix(value: Any, dispatcher: CollectingDispatcher) -> D
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")
         return {"nik_suffix": None}
-    digits = parsing.only_digits(str(value))
+    # Sealed: the birth-date question in the next turn needs the digits, the tracker store must not.
+    digits = seal(parsing.only_digits(str(value)))
     if match.status == "ambiguous":
         return {"nik_suffix": digits, "target_match": "ambiguous", "target_id": None}
     return {"nik_suffix": digits, "target_match": match.status, "target_id": match.target_id}
@@ -38,14 +40,15 @@ async def validate_birth_date(value: Any, dispatcher: CollectingDispatcher, trac
         dispatcher.utter_message(response="utter_invalid_birth_date")
         return {"birth_date": None}
     try:
-        match = await off_loop(registration_client().lookup_health_worker, tracker.get_slot("nik_suffix"), born)
+        match = await off_loop(registration_client().lookup_health_worker, unseal(tracker.get_slot("nik_suffix")),
+                               born)
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")
         return {"birth_date": None}
     if match.status != "unique":
         dispatcher.utter_message(response="utter_birth_date_mismatch")
         return {"birth_date": None}
-    return {"birth_date": born.isoformat(), "target_match": "unique", "target_id": match.target_id}
+    return {"birth_date": seal(born.isoformat()), "target_match": "unique", "target_id": match.target_id}
 
 
 def identified_target(tracker: Tracker) -> Optional[int]:

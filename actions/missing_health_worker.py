@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import off_loop, registration_client
+from actions.sealing import seal, unseal
 from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
 
 FORM = "missing_health_worker_form"
@@ -22,6 +23,7 @@ FIELDS = {  # slot -> backend field name, in the order they are asked and listed
     "submission_facility": "facility",
     "submission_phone": "phone",
 }
+SEALED_FIELDS = ("submission_nik", "submission_phone")  # personal data kept out of the tracker store
 FIELD_LABELS = ("NIK", "Nama lengkap", "Profesi", "Fasilitas kesehatan", "Nomor HP")
 PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
 FLOW_SLOTS = [*FIELDS, "submission_confirmed", "submission_field_to_fix", "submission_outcome", INVALID_ANSWERS_SLOT]
@@ -36,6 +38,11 @@ def mask_phone(phone: str) -> str:
     return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
 
 
+def _clear(tracker: Tracker, slot: str) -> str:
+    value = tracker.get_slot(slot)
+    return unseal(value) if slot in SEALED_FIELDS else value
+
+
 async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
     """Validates one field with the backend's rules and stores the normalized value."""
     try:
@@ -48,7 +55,7 @@ async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher) -> D
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")
         return {slot: None}
-    return {slot: normalized}
+    return {slot: seal(normalized) if slot in SEALED_FIELDS else normalized}
 
 
 class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
@@ -88,7 +95,7 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
             return {"submission_confirmed": None}
         if not answer:
             return {"submission_confirmed": False}
-        fields = {FIELDS[slot]: tracker.get_slot(slot) for slot in FIELDS}
+        fields = {FIELDS[slot]: _clear(tracker, slot) for slot in FIELDS}
         request_id = uuid.uuid5(SUBMISSION_NAMESPACE, f"{tracker.sender_id}:{fields['nik']}").hex
         try:
             submission = await off_loop(registration_client().submit_missing_health_worker, request_id=request_id,
@@ -139,10 +146,10 @@ class ActionAskSubmissionConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(
-            response="utter_ask_submission_confirmed", masked_nik=mask_nik(tracker.get_slot("submission_nik")),
+            response="utter_ask_submission_confirmed", masked_nik=mask_nik(_clear(tracker, "submission_nik")),
             name=tracker.get_slot("submission_name"), profession=tracker.get_slot("submission_profession"),
             facility=tracker.get_slot("submission_facility"),
-            masked_phone=mask_phone(tracker.get_slot("submission_phone")))
+            masked_phone=mask_phone(_clear(tracker, "submission_phone")))
         return []
 
 

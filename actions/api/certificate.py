@@ -34,22 +34,44 @@ class CertificateLink:
 
 
 @dataclass(frozen=True)
-class NameChange:
+class Change:
     old: str
     new: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    nik_masked: str
+    name: str
+    phone_masked: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    reference: str
+    message: str
 
 
 class CertificateClient:
     def __init__(self, settings: Optional[BackendSettings] = None):
         self.http = JsonHttp(settings or certificate_backend(), "certificate")
 
-    def request_otp(self, phone: str, purpose: str = "login") -> str:
+    def request_otp(self, phone: str) -> str:
         """Returns the message to show; it is the same whether or not the number is registered."""
-        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": purpose})["message"]
+        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": "login"})["message"]
+
+    def request_phone_change_otp(self, token: str, new_phone: str) -> str:
+        """Sends a code to the new number, to prove it belongs to the verified user."""
+        return self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "change_phone"},
+                              headers={SESSION_HEADER: token})["message"]
 
     def verify_otp(self, phone: str, code: str) -> Verification:
         data = self.http.post("/v1/otp/verify", {"phone": phone, "code": code})
         return Verification(data["token"], data["expires_in_seconds"])
+
+    def profile(self, token: str) -> Profile:
+        data = self.http.get("/v1/me", headers={SESSION_HEADER: token})
+        return Profile(data["nik_masked"], data["name"], data["phone_masked"])
 
     def vaccinations(self, token: str) -> List[Dose]:
         data = self.http.get("/v1/me/vaccinations", headers={SESSION_HEADER: token})
@@ -60,7 +82,22 @@ class CertificateClient:
         data = self.http.post(f"/v1/me/certificates/{dose}/link", headers={SESSION_HEADER: token})
         return CertificateLink(data["url"], data["expires_at"])
 
-    def change_name(self, token: str, new_name: str, request_id: str, channel: str) -> NameChange:
+    def preview_name_change(self, token: str, new_name: str) -> Change:
+        """Validates the new name; `old` is the current name in clear, for the user to compare."""
+        data = self.http.post("/v1/me/name/preview", {"name": new_name}, headers={SESSION_HEADER: token})
+        return Change(data["old"], data["new"])
+
+    def change_name(self, token: str, new_name: str, request_id: str, channel: str) -> Change:
         data = self.http.put("/v1/me/name", {"name": new_name, "request_id": request_id, "channel": channel},
                              headers={SESSION_HEADER: token})
-        return NameChange(data["old"], data["new"])
+        return Change(data["old"], data["new"])
+
+    def change_phone(self, token: str, new_phone: str, code: str, request_id: str, channel: str) -> Change:
+        data = self.http.put("/v1/me/phone", {"phone": new_phone, "code": code, "request_id": request_id,
+                                              "channel": channel}, headers={SESSION_HEADER: token})
+        return Change(data["old"], data["new"])
+
+    def escalate(self, token: str, kind: str, note: str, request_id: str) -> Escalation:
+        data = self.http.post("/v1/me/escalations", {"kind": kind, "note": note, "request_id": request_id},
+                              headers={SESSION_HEADER: token})
+        return Escalation(data["reference"], data["message"])

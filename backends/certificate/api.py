@@ -75,6 +75,10 @@ class LinkOut(BaseModel):
     expires_at: dt.datetime
 
 
+class NamePreviewBody(BaseModel):
+    name: str = Field(..., max_length=200)
+
+
 class NameChangeBody(BaseModel):
     name: str = Field(..., max_length=200)
     request_id: str = Field(..., min_length=1, max_length=64, description="Idempotency key chosen by the client")
@@ -89,7 +93,7 @@ class PhoneChangeBody(BaseModel):
 
 
 class ChangeOut(BaseModel):
-    old: str = Field(..., description="Previous value, masked as in the audit log")
+    old: str = Field(..., description="Previous value: masked as in the audit log (in clear in a preview)")
     new: str
 
 
@@ -167,6 +171,13 @@ def _me_routes(router: APIRouter) -> None:
                                                     settings.public_url)
         return LinkOut(url=url, expires_at=expires_at.replace(tzinfo=dt.timezone.utc))
 
+    @router.post("/me/name/preview", response_model=ChangeOut, tags=["me"],
+                 summary="Validate a new name and show old -> new before the user confirms")
+    def preview_name_change(body: NamePreviewBody, request: Request, db: Session = Depends(_db),
+                            token: Optional[str] = Depends(_session_token)) -> ChangeOut:
+        change = services.preview_name_change(db, _key(request), token, body.name, utcnow())
+        return ChangeOut(old=change.old, new=change.new)
+
     @router.put("/me/name", response_model=ChangeOut, tags=["me"], summary="Correct the name on certificates")
     def change_name(body: NameChangeBody, request: Request, db: Session = Depends(_db),
                     token: Optional[str] = Depends(_session_token)) -> ChangeOut:
@@ -233,14 +244,6 @@ def _dev_routes(app: FastAPI, require_key) -> None:
 
 # --- Application ---------------------------------------------------------------------------------
 
-def _install_domain_errors(app: FastAPI) -> None:
-    render_api_error = app.exception_handlers[ApiError]
-
-    @app.exception_handler(CertificateError)
-    async def _domain_error(request: Request, error: CertificateError):
-        return await render_api_error(request, ApiError(error.status, error.code, error.message))
-
-
 def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     settings = settings or load_settings("certificate")
     configure_logging()
@@ -257,8 +260,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.gateway = make_gateway(settings)
-    install_error_handlers(app)
-    _install_domain_errors(app)
+    install_error_handlers(app, domain_errors=(CertificateError,))
     add_health_route(app, "certificate", engine)
 
     require_key = api_key_dependency(settings.api_key)

@@ -291,6 +291,16 @@ def verify_certificate_payload(session: Session, key: bytes, payload: str) -> Ce
 
 # --- Profile changes ------------------------------------------------------------------------------
 
+def preview_name_change(session: Session, key: bytes, token: Optional[str], new_name: str,
+                        now: dt.datetime) -> Change:
+    """What change_name would do (old -> new), without doing it: shown to the user to confirm."""
+    person = _authenticate(session, key, token, now)
+    name = domain.tidy_name_case(_name(new_name))
+    domain.ensure_name_changes(person.name, name)
+    session.commit()  # keeps the session's idle timer fresh
+    return Change(person.name, name)
+
+
 def change_name(session: Session, key: bytes, token: Optional[str], new_name: str, request_id: str, channel: str,
                 now: dt.datetime) -> Change:
     """Corrects the name printed on certificates; idempotent by `request_id`."""

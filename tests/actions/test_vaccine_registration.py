@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.vaccine_registration import (FORM, SCREENING_SLOTS, ActionFinishVaccineRegistration,
                                           ValidateVaccineRegistrationForm)
+from actions.sealing import seal, unseal
 from backends.registration.orm import Slot
 from tests.actions.conftest import form_tracker, rasa_domain
 
@@ -27,7 +28,8 @@ def responses(messages):
 
 def test_unique_digits_identify_and_propose_the_assigned_site(live_registration):
     slots, messages = validate("nik_suffix", "900 012", IDENTIFIED)
-    assert slots["nik_suffix"] == "900012" and slots["target_match"] == "unique"
+    assert unseal(slots["nik_suffix"]) == "900012" and slots["target_match"] == "unique"
+    assert "900012" not in slots["nik_suffix"]  # sealed: the tracker store never sees the digits
     assert slots["site_name"] == "Puskesmas Kecamatan Tebet"
     assert slots["requested_slot"] == "site_confirmed"
     assert responses(messages) == ["utter_health_worker_found"]
@@ -42,7 +44,7 @@ def test_shared_digits_ask_for_the_birth_date_without_naming_anyone(live_registr
 
 
 def test_birth_date_picks_the_right_person(live_registration):
-    state = dict(IDENTIFIED, nik_suffix="850007", target_match="ambiguous")
+    state = dict(IDENTIFIED, nik_suffix=seal("850007"), target_match="ambiguous")
     slots, messages = validate("birth_date", "15 Maret 1985", state)
     assert slots["target_match"] == "unique" and messages[0]["name"] == "Budi Santoso"
     slots, messages = validate("birth_date", "16-03-1985", state)
@@ -72,7 +74,7 @@ def test_third_invalid_answer_explains_and_offers_a_human(live_registration):
 
 def _screened_state(live_registration, **answers):
     site_id = live_registration.sites("Kota Bandung")[0].id
-    state = dict(IDENTIFIED, nik_suffix="880021", target_match="unique", site_confirmed=True, site_id=site_id,
+    state = dict(IDENTIFIED, nik_suffix=seal("880021"), target_match="unique", site_confirmed=True, site_id=site_id,
                  site_name="x", target_id=live_registration.lookup_health_worker("880021").target_id)
     for slot in list(SCREENING_SLOTS)[:-1]:
         state[slot] = answers.get(slot, False)

@@ -42,7 +42,8 @@ class RunningAssistant:
         subprocess.run([sys.executable, "-m", "backends.manage", "init"], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
         endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n')
+        endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n'
+                             "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n")
         commands = {
             "registration": [str(BIN / "uvicorn"), "--factory", "backends.registration.api:create_app",
                              "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none", "--no-access-log"],

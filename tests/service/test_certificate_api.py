@@ -417,3 +417,15 @@ def test_seed_is_valid_varied_and_deterministic(database_url, tmp_path):
     assert 0 < len(uncertified) < 60
     brands = {d[2] for p in people for d in p[3]}
     assert brands == {"Sinovac/CoronaVac", "AstraZeneca", "Pfizer", "Moderna", "Sinopharm"}
+
+
+def test_a_name_preview_validates_without_changing_anything(certificate):
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    preview = http.post(f"{base_url}/v1/me/name/preview", json={"name": "agus setiawan   putra"}, headers=headers)
+    assert preview.status_code == 200, preview.text
+    assert preview.json() == {"old": "Agus Setiawan", "new": "Agus Setiawan Putra"}
+    assert http.get(f"{base_url}/v1/me", headers=headers).json()["name"] == "Agus Setiawan"
+    same = http.post(f"{base_url}/v1/me/name/preview", json={"name": "Agus Setiawan"}, headers=headers)
+    assert same.status_code == 422 and _error(same)["code"] == "name_unchanged"
+    assert http.post(f"{base_url}/v1/me/name/preview", json={"name": "Agus Setiawan Putra"}).status_code == 401

@@ -1,0 +1,1 @@
+"""PeduliLindungi complaints: phone + OTP verification guards every menu item."""

@@ -1,0 +1,71 @@
+"""Proving who the user is: the phone number registered in PeduliLindungi and a 6-digit OTP."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.api.errors import BackendUnavailable, Rejected
+from actions.backend_calls import certificate_client, off_loop
+from actions.forms import PatientFormValidationAction
+from actions.sealing import seal, unseal
+
+_RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
+OTP_LENGTH = 6
+
+
+async def request_login_code(phone: str, dispatcher: CollectingDispatcher) -> bool:
+    try:
+        message = await off_loop(certificate_client().request_otp, phone)
+    except BackendUnavailable:
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return False
+    except Rejected as error:
+        dispatcher.utter_message(text=error.message)
+        return False
+    dispatcher.utter_message(text=message)
+    return True
+
+
+class ValidateVerificationForm(PatientFormValidationAction):
+    def name(self) -> Text:
+        return "validate_verification_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[Text]:
+        return ["pl_phone", "pl_otp"]
+
+    async def validate_pl_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        phone = str(value).strip()
+        if not await request_login_code(phone, dispatcher):
+            return {"pl_phone": None}
+        return {"pl_phone": seal(phone)}
+
+    async def validate_pl_otp(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        phone = unseal(tracker.get_slot("pl_phone"))
+        if _RESEND.search(str(value)):
+            await request_login_code(phone, dispatcher)
+            return {"pl_otp": None}
+        code = parsing.only_digits(str(value))
+        if len(code) != OTP_LENGTH:
+            dispatcher.utter_message(response="utter_pl_otp_format")
+            return {"pl_otp": None}
+        try:
+            verification = await off_loop(certificate_client().verify_otp, phone, code)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"pl_otp": None}
+        except Rejected as error:
+            dispatcher.utter_message(text=error.message)
+            if error.code in ("otp_expired", "otp_attempts_exhausted"):
+                dispatcher.utter_message(response="utter_pl_how_to_resend")
+            return {"pl_otp": None}
+        dispatcher.utter_message(response="utter_pl_verified")
+        # The code itself is never kept: the slot only records that verification succeeded.
+        return {"pl_otp": "verified", "pl_token": seal(verification.token), "pl_verified": True}

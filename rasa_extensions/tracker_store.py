@@ -1,0 +1,64 @@
+"""A tracker store that redacts personal data before any other tracker store persists it.
+
+    tracker_store:
+      type: rasa_extensions.tracker_store.RedactingTrackerStore
+      inner:                       # any Rasa tracker store configuration; in memory when absent
+        type: sql
+        dialect: postgresql
+        ...
+
+Rasa saves the tracker at the end of each turn, after the actions have used the user's message,
+so redacting at save time hides the OTP, NIK and phone numbers without hiding them from the
+turn that needs them. Event brokers attached to the inner store see the redacted events too.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Dict, Iterable, Optional, Text
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from rasa_extensions.redaction import redact_event
+
+
+class RedactingTrackerStore(TrackerStore):
+    def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
+                 inner: Optional[Dict[Text, Any]] = None, **_kwargs: Any) -> None:
+        super().__init__(domain, event_broker)
+        inner_config = EndpointConfig.from_dict(inner) if inner else None
+        self._inner = TrackerStore.create(inner_config, domain, event_broker)
+
+    @property
+    def domain(self) -> Domain:
+        return self._inner.domain
+
+    @domain.setter
+    def domain(self, domain: Optional[Domain]) -> None:
+        self._inner.domain = domain or Domain.empty()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._inner.save(redacted(tracker))
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._inner.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._inner.retrieve_full_tracker(conversation_id)
+
+    async def keys(self) -> Iterable[Text]:
+        return await self._inner.keys()
+
+    async def exists(self, conversation_id: Text) -> bool:
+        return await self._inner.exists(conversation_id)
+
+
+def redacted(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    copy = tracker.copy()
+    events = [Event.from_parameters(redact_event(event.as_dict())) for event in tracker.events]
+    copy.events = deque(events, maxlen=tracker.events.maxlen)
+    return copy

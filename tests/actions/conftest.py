@@ -60,3 +60,30 @@ def form_tracker(form: str, requested_slot: str, text: str, slots: dict, intent:
                    latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
                    events=events, paused=False, followup_action=None, active_loop={"name": form},
                    latest_action_name="action_listen")
+
+
+@pytest.fixture
+def live_certificate(tmp_path, serve_app, monkeypatch):  # noqa: F811
+    """The certificate service with demo data on loopback; the action clients point at it."""
+    from backends.certificate import MIGRATIONS_DIR as CERT_MIGRATIONS, VERSION_TABLE as CERT_VERSION_TABLE
+    from backends.certificate.api import create_app as create_certificate_app
+    from backends.certificate.seed import seed as seed_certificates
+
+    url = f"sqlite:///{tmp_path / 'certificate.sqlite3'}"
+    upgrade_schema(CERT_MIGRATIONS, CERT_VERSION_TABLE, url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        seed_certificates(session, today_wib(), random.Random(1), count=10)
+    settings = ServiceSettings(service="certificate", database_url=url, api_key="action-test-key",
+                               signing_key=b"k", public_url="http://certificate.test", environment="development")
+    app = create_certificate_app(settings)
+    base_url = serve_app(app)
+    monkeypatch.setenv("CERTIFICATE_URL", base_url)
+    monkeypatch.setenv("CERTIFICATE_API_KEY", "action-test-key")
+    backend_calls.certificate_client.cache_clear()
+    client = backend_calls.certificate_client()
+    client.sessions, client.outbox = sessions, app.state.gateway
+    yield client
+    backend_calls.certificate_client.cache_clear()
+    engine.dispose()

@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run services train test lock
+.PHONY: setup run services train test lock check-data evaluate benchmark-nlu
 
 setup:            ## create .venv with Python 3.10 and the pinned dependencies
 	@bash scripts/bootstrap.sh
@@ -20,6 +20,15 @@ train: setup
 
 test: setup       ## everything CI runs
 	@bash scripts/test.sh
+
+check-data: setup ## rasa data validate + examples filed under two intents
+	@$(PYTHON) -m scripts.check_data
+
+evaluate: train   ## held-out NLU test sets + 3-fold cross-validation; report in results/nlu/report.md
+	@$(PYTHON) -m scripts.evaluate_nlu --cross-validation
+
+benchmark-nlu: train ## NLU parse latency (p50/p95/p99) on this machine
+	@$(PYTHON) -m scripts.benchmark_nlu
 
 lock:             ## re-resolve requirements.txt into requirements.lock (after changing a pin)
 	rm -rf /tmp/vaksinbot-lock && "$$(bash scripts/find_python.sh)" -m venv /tmp/vaksinbot-lock

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -17,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 FINGERPRINT = ROOT / "models" / "assistant.fingerprint"
 TRAINING_INPUTS = ("config.yml", "domain", "data")
+# Rasa caches each trained component by its config and training data; the normalization lexicon is
+# neither, so a lexicon change must force a full retraining.
+LEXICON = ROOT / "data" / "lexicon" / "normalization.txt"
 
 
 def training_fingerprint() -> str:
@@ -30,22 +34,36 @@ def training_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def lexicon_fingerprint() -> str:
+    return hashlib.sha256(LEXICON.read_bytes()).hexdigest() if LEXICON.exists() else ""
+
+
+def previous_fingerprints() -> dict:
+    try:
+        return json.loads(FINGERPRINT.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     args = parser.parse_args(argv)
-    fingerprint = training_fingerprint()
-    if not args.force and MODEL.exists() and FINGERPRINT.exists() and FINGERPRINT.read_text() == fingerprint:
+    current = {"inputs": training_fingerprint(), "lexicon": lexicon_fingerprint()}
+    previous = previous_fingerprints()
+    if not args.force and MODEL.exists() and previous == current:
         print(f"Model is up to date: {MODEL.relative_to(ROOT)}")
         return 0
     print("Training the Rasa model (config, domain or data changed)...", flush=True)
     started = time.monotonic()
     command = [str(Path(sys.executable).parent / "rasa"), "train", "--config", "config.yml", "--domain", "domain",
                "--data", "data", "--out", "models", "--fixed-model-name", "assistant"]
+    if args.force or previous.get("lexicon") != current["lexicon"]:
+        command.append("--force")
     result = subprocess.run(command, cwd=ROOT)
     if result.returncode != 0:
         return result.returncode
-    FINGERPRINT.write_text(fingerprint)
+    FINGERPRINT.write_text(json.dumps(current))
     print(f"Trained in {time.monotonic() - started:.0f} s: {MODEL.relative_to(ROOT)}")
     return 0
 

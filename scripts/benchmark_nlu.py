@@ -1,0 +1,52 @@
+"""`make benchmark-nlu`: NLU parse latency of the trained model on this machine.
+
+Parses every held-out test text (tests/nlu/test_nlu.yml) ROUNDS times in process, after a
+warm-up, and prints p50/p95/p99 and the mean in milliseconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+
+
+def test_texts():
+    text = (ROOT / "tests" / "nlu" / "test_nlu.yml").read_text(encoding="utf-8")
+    return [re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", m) for m in re.findall(r"^\s+- (.+)$", text, re.MULTILINE)]
+
+
+async def measure(agent, texts):
+    for text in texts[:20]:
+        await agent.parse_message(text)  # warm-up: first calls build TensorFlow graphs
+    timings = []
+    for _ in range(ROUNDS):
+        for text in texts:
+            started = time.perf_counter()
+            await agent.parse_message(text)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(ROOT / "models" / "assistant.tar.gz"))
+    texts = test_texts()
+    timings = sorted(asyncio.run(measure(agent, texts)))
+    pick = lambda q: timings[min(len(timings) - 1, int(q * len(timings)))]  # noqa: E731
+    print(f"NLU parse latency over {len(timings)} parses ({len(texts)} texts x {ROUNDS}), {os.cpu_count()} cores:")
+    print(f"  p50 {pick(0.50):.1f} ms   p95 {pick(0.95):.1f} ms   p99 {pick(0.99):.1f} ms   "
+          f"mean {statistics.mean(timings):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

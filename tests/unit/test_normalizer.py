@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+
+from rasa_extensions.nlu.lexicon import load_lexicon, normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+LEXICON = {"sy": "saya", "blm": "belum", "dpt": "dapat", "gmn": "bagaimana", "nakes": "tenaga kesehatan"}
+
+
+def test_informal_words_are_rewritten_case_insensitively():
+    text, _ = normalize("Min, SY nakes tp blm dpt sms, gmn?", LEXICON)
+    assert text == "Min, saya tenaga kesehatan tp belum dapat sms, bagaimana?"
+
+
+def test_offsets_follow_the_rewrite_so_entities_can_move():
+    original = "sy cek NKS-AB23CD45 gmn"
+    text, offsets = normalize(original, LEXICON)
+    start, end = original.index("NKS"), original.index("NKS") + len("NKS-AB23CD45")
+    assert text[offsets[start]:offsets[end]] == "NKS-AB23CD45"
+    assert offsets[len(original)] == len(text)
+
+
+def test_words_inside_other_words_are_left_alone():
+    assert normalize("syarat nakesnya", LEXICON)[0] == "syarat nakesnya"
+
+
+def test_the_project_lexicon_loads_and_keeps_yes_no_answers_distinguishable(tmp_path):
+    lexicon = load_lexicon(ROOT / "data" / "lexicon" / "normalization.txt")
+    assert lexicon["gak"] == "tidak" and lexicon["gmn"] == "bagaimana"
+    assert "no" not in lexicon and "ya" not in lexicon      # "no"/"ya" are answers, not abbreviations
+    bad = tmp_path / "bad.txt"
+    bad.write_text("sy saya\n")
+    with pytest.raises(ValueError):
+        load_lexicon(bad)

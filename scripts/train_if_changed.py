@@ -27,7 +27,8 @@ def training_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
         path = ROOT / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        # data/intent_labels.csv is read by the action server, not trained on.
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".csv") if path.is_dir() else [path]
         for file in files:
             digest.update(str(file.relative_to(ROOT)).encode())
             digest.update(file.read_bytes())

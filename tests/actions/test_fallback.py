@@ -1,0 +1,40 @@
+import asyncio
+import re
+from pathlib import Path
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionDefaultAskAffirmation, ActionHumanHandoff, intent_labels
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_public_intent_has_a_label():
+    catalogue = (ROOT.parent / "shared" / "intent-catalogue.md")
+    public = set(re.findall(r"^\| (\w+) \|", catalogue.read_text(), re.MULTILINE)) - {"intent"} if catalogue.exists() \
+        else set()
+    assert public - {"inform", "out_of_scope"} <= set(intent_labels())  # never suggested
+    assert {"register_vaccine", "download_certificate", "human_handoff"} <= set(intent_labels())
+
+
+def test_did_you_mean_offers_the_likeliest_intents_with_their_labels():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "change_name", "confidence": 0.4},
+               {"name": "inform", "confidence": 0.3}, {"name": "update_personal_info", "confidence": 0.2},
+               {"name": "download_certificate", "confidence": 0.1}, {"name": "greet", "confidence": 0.05}]
+    tracker = Tracker("u", {}, {"text": "nama ubah", "intent_ranking": ranking}, [], False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionDefaultAskAffirmation().run(dispatcher, tracker, {}))
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_ask_affirmation"
+    assert [b["title"] for b in message["buttons"]] == [
+        "Perbaiki nama di sertifikat", "Ubah data diri", "Unduh sertifikat vaksin", "Bukan semuanya"]
+    assert [b["payload"] for b in message["buttons"]][:3] == ["/change_name", "/update_personal_info",
+                                                            "/download_certificate"]
+
+
+def test_handoff_marks_the_conversation_for_an_agent():
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionHumanHandoff().run(dispatcher, Tracker("u", {}, {}, [], False, None, {}, ""), {}))
+    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_requested", "value": True}]
+    assert dispatcher.messages[0]["response"] == "utter_human_handoff"

@@ -10,10 +10,16 @@ from actions.fallback import ActionDefaultAskAffirmation, ActionHumanHandoff, in
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PUBLIC_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "register_vaccine",
+                  "not_registered", "download_certificate", "check_vaccination_status", "update_personal_info",
+                  "change_name", "change_phone", "change_nik", "inform", "cancel", "human_handoff", "out_of_scope",
+                  "faq"}
+
+
 def test_every_public_intent_has_a_label():
-    catalogue = (ROOT.parent / "shared" / "intent-catalogue.md")
-    public = set(re.findall(r"^\| (\w+) \|", catalogue.read_text(), re.MULTILINE)) - {"intent"} if catalogue.exists() \
-        else set()
+    catalogue = ROOT.parent / "shared" / "intent-catalogue.md"  # beside the repository, where present
+    public = set(re.findall(r"^\| (\w+) \|", catalogue.read_text(), re.MULTILINE)) - {"intent"} \
+        if catalogue.exists() else PUBLIC_INTENTS
     assert public - {"inform", "out_of_scope"} <= set(intent_labels())  # never suggested
     assert {"register_vaccine", "download_certificate", "human_handoff"} <= set(intent_labels())
 

@@ -13,23 +13,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Optional
 
+from backends.shared.errors import DomainError
 from backends.shared.privacy import mask_nik
 from backends.shared.signing import keyed_hash
 
 # --- Errors ------------------------------------------------------------------------------------
 
 
-class CertificateError(Exception):
-    """A broken business rule; `code` is stable, `message` is safe to show to a user."""
-
+class CertificateError(DomainError):
     code = "certificate_error"
-    message = "Permintaan tidak dapat diproses."
-    status = 409
-
-    def __init__(self, message: Optional[str] = None):
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
 
 
 class InvalidInput(CertificateError):

@@ -9,22 +9,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from backends.shared.errors import DomainError
+
 SESSION_HOURS = {"pagi": "08.00-12.00", "siang": "13.00-16.00"}
 PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
 MAX_OFFERED_SLOTS = 5
-
-
-class DomainError(Exception):
-    """A broken business rule; `code` is stable, `message` is safe to show to a user."""
-
-    code = "domain_error"
-    message = "Permintaan tidak dapat diproses."
-    status = 409
-
-    def __init__(self, message: Optional[str] = None):
-        super().__init__(message or self.message)
-        if message:
-            self.message = message
 
 
 class SlotFull(DomainError):

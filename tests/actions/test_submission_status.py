@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend_calls
 from actions.submission_status import ActionSubmissionStatus
-from backends.registration import MIGRATIONS_DIR, VERSION_TABLE
-from backends.registration.api import create_app
-from backends.registration.seed import seed
-from backends.shared.clock import today_wib
-from backends.shared.database import make_engine, make_session_factory, upgrade_schema
-from backends.shared.settings import ServiceSettings
 from tests.service.conftest import free_port
 
 
@@ -34,24 +26,6 @@ def run_action(tracker: Tracker):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionSubmissionStatus().run(dispatcher, tracker, {}))
     return dispatcher.messages, events
-
-
-@pytest.fixture
-def live_registration(tmp_path, serve_app, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'registration.sqlite3'}"
-    upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, url)
-    engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        seed(session, today_wib(), random.Random(1))
-    settings = ServiceSettings(service="registration", database_url=url, api_key="action-test-key",
-                               signing_key=b"k", public_url="http://registration.test", environment="development")
-    base_url = serve_app(create_app(settings))
-    monkeypatch.setenv("REGISTRATION_URL", base_url)
-    monkeypatch.setenv("REGISTRATION_API_KEY", "action-test-key")
-    backend_calls.registration_client.cache_clear()
-    yield backend_calls.registration_client()
-    backend_calls.registration_client.cache_clear()
-    engine.dispose()
 
 
 def test_reports_a_pending_submission(live_registration):

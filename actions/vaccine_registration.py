@@ -11,13 +11,13 @@ import uuid
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import identification, parsing
-from actions.api.errors import BackendUnavailable, NotFound, Rejected
-from actions.api.registration import Appointment, Slot
+from actions.api.errors import BackendUnavailable, Rejected
+from actions.api.registration import Slot
 from actions.backend_calls import off_loop, registration_client
 from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
 from actions.tickets import send_ticket

@@ -6,7 +6,7 @@ table (`<service>_alembic_version`). SQLite needs batch mode for ALTER TABLE.
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData
 
 from backends.shared.database import make_engine
 

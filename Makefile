@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run services train test lock check-data evaluate benchmark-nlu
+.PHONY: setup run services train test lock check-data evaluate benchmark-nlu install-browser
 
 setup:            ## create .venv with Python 3.10 and the pinned dependencies
 	@bash scripts/bootstrap.sh
@@ -29,6 +29,9 @@ evaluate: train   ## held-out NLU test sets + 3-fold cross-validation; report in
 
 benchmark-nlu: train ## NLU parse latency (p50/p95/p99) on this machine
 	@$(PYTHON) -m scripts.benchmark_nlu
+
+install-browser:  ## Debian's chromium for the browser tests
+	@bash scripts/install_browser.sh
 
 lock:             ## re-resolve requirements.txt into requirements.lock (after changing a pin)
 	rm -rf /tmp/vaksinbot-lock && "$$(bash scripts/find_python.sh)" -m venv /tmp/vaksinbot-lock

@@ -27,6 +27,7 @@ HEALTH_CHECKS = {
     "certificate": "http://localhost:8002/health",
     "actions": "http://localhost:5055/health",
     "rasa": f"{RASA_URL}/status",
+    "webchat": "http://localhost:8080/",
 }
 START_TIMEOUT_SECONDS = 240
 
@@ -69,6 +70,7 @@ def main() -> int:
                                     stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_ready(services)
+        print("\nWeb chat: http://localhost:8080/ (atau lanjutkan di terminal ini)")
         chat()
     except KeyboardInterrupt:
         pass

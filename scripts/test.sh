@@ -19,5 +19,6 @@ step "4/5 story tests (rasa test, failing on any prediction error)"
 rasa test core --stories tests/stories --model models/assistant.tar.gz \
   --fail-on-prediction-errors --no-plot --out results/core
 
-step "5/5 pytest: unit, service, action and conversation tests"
+step "5/5 pytest: unit, service, action, conversation and browser tests"
+bash scripts/install_browser.sh   # Debian's chromium for tests/browser (idempotent)
 python -m pytest tests

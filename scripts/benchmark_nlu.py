@@ -36,7 +36,14 @@ async def measure(agent, texts):
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
+    import logging
+
+    import structlog
     from rasa.core.agent import Agent
+
+    # As in production (INFO and above): Rasa's per-message debug records would dominate the timing.
+    logging.basicConfig(level=logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
 
     agent = Agent.load(str(ROOT / "models" / "assistant.tar.gz"))
     texts = test_texts()

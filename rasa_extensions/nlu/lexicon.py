@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+# Whole words only: letters inside codes such as NKS-HJ7KL8MN or 4B are never rewritten.
+_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:'[A-Za-z]+)?(?![A-Za-z0-9])")
 
 
 def load_lexicon(path: Path) -> Dict[str, str]:

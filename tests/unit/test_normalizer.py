@@ -21,8 +21,10 @@ def test_offsets_follow_the_rewrite_so_entities_can_move():
     assert offsets[len(original)] == len(text)
 
 
-def test_words_inside_other_words_are_left_alone():
+def test_words_inside_other_words_and_codes_are_left_alone():
     assert normalize("syarat nakesnya", LEXICON)[0] == "syarat nakesnya"
+    lexicon = dict(LEXICON, kl="kalau", hp="handphone")
+    assert normalize("cek NKS-HJ7KL8MN, hp sy", lexicon)[0] == "cek NKS-HJ7KL8MN, handphone saya"
 
 
 def test_the_project_lexicon_loads_and_keeps_yes_no_answers_distinguishable(tmp_path):

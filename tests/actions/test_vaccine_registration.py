@@ -134,3 +134,19 @@ def test_confirmed_booking_is_idempotent_and_shows_the_ticket(live_registration)
     assert any((m.get("image") or "").startswith("http://registration.test/v1/tickets/qr.png") for m in dispatcher.messages)
     assert {"event": "slot", "name": "registration_outcome", "value": "booked", "timestamp": None} in events
     assert {"event": "slot", "name": "target_id", "value": None, "timestamp": None} in events
+
+
+def test_backend_down_apologises_and_keeps_the_question_open(monkeypatch):
+    from actions import backend_calls
+    from tests.service.conftest import free_port
+
+    monkeypatch.setenv("REGISTRATION_URL", f"http://127.0.0.1:{free_port()}")
+    backend_calls.registration_client.cache_clear()
+    try:
+        slots, messages = validate("nik_suffix", "900012", IDENTIFIED)
+    finally:
+        backend_calls.registration_client.cache_clear()
+    assert responses(messages) == ["utter_backend_unavailable"]
+    # Nothing is lost: the same question is asked again, so resending the answer retries.
+    assert slots["nik_suffix"] is None and slots["requested_slot"] == "nik_suffix"
+    assert "registration_outcome" not in slots

@@ -60,3 +60,14 @@ def reset_slots(slot_names, keep: Optional[Dict[str, Any]] = None) -> List[Event
     """SlotSet(None) for every slot of a flow, so the next run of the flow starts fresh."""
     keep = keep or {}
     return [SlotSet(name, keep.get(name)) for name in slot_names]
+
+
+def ask_numbered_choice(dispatcher: CollectingDispatcher, response: str, lines: List[str],
+                        titles: Optional[List[str]] = None, **kwargs: Any) -> None:
+    """Asks for one of several options: numbered in the text, so a typed "2" works on every
+    channel, and a button per option whose payload is that number."""
+    titles = titles or [str(number) for number in range(1, len(lines) + 1)]
+    dispatcher.utter_message(response=response,
+                             options="\n".join(f"{number}. {line}" for number, line in enumerate(lines, start=1)),
+                             buttons=[{"title": title, "payload": str(number)}
+                                      for number, title in enumerate(titles, start=1)], **kwargs)

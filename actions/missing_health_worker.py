@@ -13,7 +13,7 @@ from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import off_loop, registration_client
 from actions.sealing import seal, unseal
-from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
+from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
 
 FORM = "missing_health_worker_form"
 FIELDS = {  # slot -> backend field name, in the order they are asked and listed for correction
@@ -133,10 +133,8 @@ class ActionAskSubmissionProfession(Action):
         return "action_ask_submission_profession"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        options = "\n".join(f"{i}. {p.capitalize()}" for i, p in enumerate(PROFESSIONS, start=1))
-        dispatcher.utter_message(response="utter_ask_submission_profession", options=options,
-                                 buttons=[{"title": p.capitalize(), "payload": str(i)}
-                                          for i, p in enumerate(PROFESSIONS, start=1)])
+        labels = [profession.capitalize() for profession in PROFESSIONS]
+        ask_numbered_choice(dispatcher, "utter_ask_submission_profession", labels, labels)
         return []
 
 
@@ -158,10 +156,7 @@ class ActionAskSubmissionFieldToFix(Action):
         return "action_ask_submission_field_to_fix"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        options = "\n".join(f"{i}. {label}" for i, label in enumerate(FIELD_LABELS, start=1))
-        dispatcher.utter_message(response="utter_ask_submission_field_to_fix", options=options,
-                                 buttons=[{"title": label, "payload": str(i)}
-                                          for i, label in enumerate(FIELD_LABELS, start=1)])
+        ask_numbered_choice(dispatcher, "utter_ask_submission_field_to_fix", list(FIELD_LABELS), list(FIELD_LABELS))
         return []
 
 

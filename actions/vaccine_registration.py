@@ -19,7 +19,7 @@ from actions import identification, parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Slot
 from actions.backend_calls import off_loop, registration_client
-from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
+from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
 from actions.tickets import send_ticket
 
 FORM = "vaccine_registration_form"
@@ -267,9 +267,7 @@ class ActionAskSiteChoice(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         sites = tracker.get_slot("offered_sites") or []
-        lines = "\n".join(f"{i}. {s['name']} — {s['address']}" for i, s in enumerate(sites, start=1))
-        dispatcher.utter_message(response="utter_ask_site_choice", options=lines,
-                                 buttons=[{"title": str(i), "payload": str(i)} for i in range(1, len(sites) + 1)])
+        ask_numbered_choice(dispatcher, "utter_ask_site_choice", [f"{s['name']} — {s['address']}" for s in sites])
         return []
 
 
@@ -279,10 +277,8 @@ class ActionAskSlotChoice(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         slots = tracker.get_slot("offered_slots") or []
-        lines = "\n".join(f"{i}. {describe_slot(s)}" for i, s in enumerate(slots, start=1))
-        dispatcher.utter_message(response="utter_ask_slot_choice", site_name=tracker.get_slot("site_name"),
-                                 options=lines,
-                                 buttons=[{"title": str(i), "payload": str(i)} for i in range(1, len(slots) + 1)])
+        ask_numbered_choice(dispatcher, "utter_ask_slot_choice", [describe_slot(s) for s in slots],
+                            site_name=tracker.get_slot("site_name"))
         return []
 
 

@@ -11,8 +11,8 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendError
 from actions.backend_calls import certificate_client, off_loop
-from actions.forms import PatientFormValidationAction
-from actions.pedulilindungi.session import explain_failure, numbered, session_token
+from actions.forms import PatientFormValidationAction, ask_numbered_choice
+from actions.pedulilindungi.session import explain_failure, session_token
 
 
 def _describe(dose: Dict[str, Any]) -> str:
@@ -26,8 +26,7 @@ class ActionAskPlDose(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         doses = tracker.get_slot("pl_doses") or []
-        dispatcher.utter_message(response="utter_ask_pl_dose", options=numbered([_describe(d) for d in doses]),
-                                 buttons=[{"title": d["label"], "payload": str(i)} for i, d in enumerate(doses, 1)])
+        ask_numbered_choice(dispatcher, "utter_ask_pl_dose", [_describe(d) for d in doses], [d["label"] for d in doses])
         return []
 
 

@@ -14,9 +14,9 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
-from actions.forms import PatientFormValidationAction, reset_slots
+from actions.forms import PatientFormValidationAction, ask_numbered_choice, reset_slots
 from actions.pedulilindungi.session import (ITEM_SLOTS, REQUEST_BY_INTENT, SESSION_ERRORS, explain_failure,
-                                            numbered, session_token)
+                                            session_token)
 
 MENU_REQUESTS = ("certificate", "status", "update_info")
 FIELD_REQUESTS = ("change_name", "change_phone", "change_nik")
@@ -148,8 +148,7 @@ class ActionAskPlMenuChoice(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         labels = ["Download Sertifikat", "Status Vaksinasi", "Ubah Info Diri"]
-        dispatcher.utter_message(response="utter_ask_pl_menu_choice", options=numbered(labels),
-                                 buttons=[{"title": label, "payload": str(i)} for i, label in enumerate(labels, 1)])
+        ask_numbered_choice(dispatcher, "utter_ask_pl_menu_choice", labels, labels)
         return []
 
 
@@ -159,6 +158,5 @@ class ActionAskPlField(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         labels = ["Nama", "Nomor HP", "NIK"]
-        dispatcher.utter_message(response="utter_ask_pl_field", options=numbered(labels),
-                                 buttons=[{"title": label, "payload": str(i)} for i, label in enumerate(labels, 1)])
+        ask_numbered_choice(dispatcher, "utter_ask_pl_field", labels, labels)
         return []

@@ -6,7 +6,7 @@ asks the user to verify again.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -55,6 +55,3 @@ def explain_failure(error: Exception, dispatcher: CollectingDispatcher) -> Optio
     dispatcher.utter_message(text=error.message if isinstance(error, Rejected) else "")
     return None
 
-
-def numbered(options: List[str]) -> str:
-    return "\n".join(f"{i}. {option}" for i, option in enumerate(options, start=1))

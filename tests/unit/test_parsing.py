@@ -59,3 +59,15 @@ def test_indonesian_date():
                                             ("NKS-AB23CD4", None), ("NKS-AB23CD4I", None)])
 def test_submission_reference(text, expected):
     assert parsing.submission_reference(text) == expected
+
+
+def test_numbered_choices_work_by_number_and_by_button():
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.forms import ask_numbered_choice
+
+    dispatcher = CollectingDispatcher()
+    ask_numbered_choice(dispatcher, "utter_ask_pl_field", ["Nama", "Nomor HP"], ["Nama", "Nomor HP"], extra="x")
+    [message] = dispatcher.messages
+    assert message["options"] == "1. Nama\n2. Nomor HP" and message["extra"] == "x"
+    assert message["buttons"] == [{"title": "Nama", "payload": "1"}, {"title": "Nomor HP", "payload": "2"}]

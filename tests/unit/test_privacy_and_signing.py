@@ -37,3 +37,12 @@ def test_signed_tokens_verify_and_reject_tampering_and_expiry():
         signing.verify(b"key", f"{forged}.{signature}", now=1030)
     with pytest.raises(signing.InvalidSignature):
         signing.verify(b"key", "garbage", now=1030)
+
+
+def test_json_logs_are_redacted_without_changing_the_record_for_other_handlers():
+    from backends.shared.web import JsonFormatter
+
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "code %s for %s", ("482913", "081234567890"), None)
+    line = JsonFormatter().format(record)
+    assert "482913" not in line and "081234567890" not in line
+    assert record.getMessage() == "code 482913 for 081234567890"

@@ -1,6 +1,7 @@
 """Download Sertifikat: pick one of the doses whose certificate is issued, get a short-lived link."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -16,7 +17,6 @@ from actions.pedulilindungi.session import explain_failure, session_token
 
 
 def _describe(dose: Dict[str, Any]) -> str:
-    import datetime as dt
     return f"{dose['label']} ({parsing.indonesian_date(dt.date.fromisoformat(dose['date']))})"
 
 

@@ -108,12 +108,16 @@ class ActionPlRoute(Action):
         return [SlotSet("pl_doses", issued)]
 
 
-def _choice(value: Any, options: tuple, words: Dict[str, str]) -> Any:
+def _validated_choice(slot: str, value: Any, options: tuple, words: Dict[str, str],
+                      dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """A menu answer by number or by keyword; the chosen request also becomes `pl_request`."""
     number = parsing.choice_number(str(value), len(options))
-    if number is not None:
-        return options[number - 1]
     found = {request for word, request in words.items() if word in str(value).lower().split()}
-    return found.pop() if len(found) == 1 else None
+    request = options[number - 1] if number is not None else (found.pop() if len(found) == 1 else None)
+    if request is None:
+        dispatcher.utter_message(response="utter_invalid_choice", options=len(options))
+        return {slot: None}
+    return {slot: request, "pl_request": request}
 
 
 class ValidatePlMenuForm(PatientFormValidationAction):
@@ -122,11 +126,7 @@ class ValidatePlMenuForm(PatientFormValidationAction):
 
     async def validate_pl_menu_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
-        request = _choice(value, MENU_REQUESTS, _MENU_WORDS)
-        if request is None:
-            dispatcher.utter_message(response="utter_invalid_choice", options=len(MENU_REQUESTS))
-            return {"pl_menu_choice": None}
-        return {"pl_menu_choice": request, "pl_request": request}
+        return _validated_choice("pl_menu_choice", value, MENU_REQUESTS, _MENU_WORDS, dispatcher)
 
 
 class ValidateUpdateInfoForm(PatientFormValidationAction):
@@ -135,11 +135,7 @@ class ValidateUpdateInfoForm(PatientFormValidationAction):
 
     async def validate_pl_field(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
-        request = _choice(value, FIELD_REQUESTS, _FIELD_WORDS)
-        if request is None:
-            dispatcher.utter_message(response="utter_invalid_choice", options=len(FIELD_REQUESTS))
-            return {"pl_field": None}
-        return {"pl_field": request, "pl_request": request}
+        return _validated_choice("pl_field", value, FIELD_REQUESTS, _FIELD_WORDS, dispatcher)
 
 
 class ActionAskPlMenuChoice(Action):

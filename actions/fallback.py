@@ -37,7 +37,8 @@ class ActionDefaultAskAffirmation(Action):
         candidates = [r["name"] for r in ranking if r.get("name") in labels and r["name"] not in NOT_SUGGESTED]
         buttons = [{"title": labels[name], "payload": f"/{name}"} for name in candidates[:MAX_SUGGESTIONS]]
         buttons.append({"title": "Bukan keduanya" if len(buttons) == 2 else "Bukan semuanya", "payload": "/deny"})
-        dispatcher.utter_message(response="utter_ask_affirmation", buttons=buttons)
+        options = "\n".join(f"{number}. {button['title']}" for number, button in enumerate(buttons, start=1))
+        dispatcher.utter_message(response="utter_ask_affirmation", buttons=buttons, options=options)
         return []
 
 

@@ -1,4 +1,5 @@
-"""Behaviour shared by every form: patience with invalid answers, and resetting a flow's slots.
+"""Behaviour shared by every form: patience with invalid answers, numbered answers to button
+questions, and resetting a flow's slots.
 
 After MAX_INVALID_ANSWERS invalid answers to the same question the form explains once more what
 it needs and offers a human agent or cancelling, instead of asking the same question forever.
@@ -12,6 +13,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
+
+from actions.numbered_menu import button_answer
 
 MAX_INVALID_ANSWERS = 3
 INVALID_ANSWERS_SLOT = "invalid_answers"
@@ -28,8 +31,13 @@ class PatientFormValidationAction(FormValidationAction, ABC):
                                     domain: Dict[Text, Any]) -> List[EventType]:
         # A flow's start action clears its slots; those SlotSet(None) events trail into the first
         # validation call as "candidates", but they are not answers and must not be validated.
-        candidates = tracker.slots_to_validate()
-        tracker.slots_to_validate = lambda: {name: value for name, value in candidates.items() if value is not None}
+        candidates = {name: value for name, value in tracker.slots_to_validate().items() if value is not None}
+        # A typed number answers a question asked with buttons: "1" under [Ya] [Tidak] means "ya".
+        requested = tracker.get_slot("requested_slot")
+        answer = button_answer(tracker) if requested in candidates else None
+        if answer is not None:
+            candidates[requested] = answer
+        tracker.slots_to_validate = lambda: candidates
         return await super().get_validation_events(dispatcher, tracker, domain)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

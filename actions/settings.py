@@ -31,3 +31,10 @@ def certificate_backend() -> BackendSettings:
 def vaccine_video_url() -> str:
     """The short video on how the vaccine works, linked from every ticket."""
     return _env("VACCINE_VIDEO_URL", "https://www.youtube.com/@KementerianKesehatanRI")
+
+
+def notifications_backend() -> BackendSettings:
+    """The notification service (opt-out / opt-in); NOTIFICATIONS_URL defaults to port 8003."""
+    return BackendSettings(url=_env("NOTIFICATIONS_URL", "http://localhost:8003"),
+                           api_key=_env("NOTIFICATIONS_API_KEY", "dev-notifications-key"),
+                           timeout_seconds=float(_env("BACKEND_TIMEOUT_SECONDS", "10")))

@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import identification, parsing
 from actions.api.errors import BackendUnavailable, Rejected
-from actions.api.registration import Slot
+from actions.api.registration import Contact, Slot
 from actions.backend_calls import off_loop, registration_client
 from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
 from actions.tickets import send_ticket
@@ -44,6 +44,12 @@ BOOKING_NAMESPACE = uuid.UUID("0b6f6b8e-3d0a-4b7e-9a53-6a0c0f1e5b21")
 
 def _yes_no(value: Any, tracker: Tracker) -> Optional[bool]:
     return parsing.yes_or_no(str(value), tracker.latest_message.get("intent", {}).get("name"))
+
+
+def _contact(tracker: Tracker) -> Optional[Contact]:
+    """The conversation booking now: the day-before reminder is sent back to it."""
+    channel = tracker.latest_message.get("input_channel") or tracker.get_latest_input_channel()
+    return Contact(channel, tracker.sender_id) if channel and tracker.sender_id else None
 
 
 def _slot_dict(slot: Slot) -> Dict[str, Any]:
@@ -208,7 +214,7 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
         request_id = uuid.uuid5(BOOKING_NAMESPACE, f"{tracker.sender_id}:{target_id}:{slot['id']}").hex
         client = registration_client()
         try:
-            await off_loop(client.book, target_id, slot["id"], answers, request_id)
+            await off_loop(client.book, target_id, slot["id"], answers, request_id, _contact(tracker))
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"booking_confirmed": None}

@@ -1,8 +1,10 @@
 """Operator commands for the backends: schema migrations and demo data.
 
     python -m backends.manage init            # migrate both services, seed demo data if empty
-    python -m backends.manage migrate [--service registration|certificate]
+    python -m backends.manage migrate [--service registration|certificate|notifications]
     python -m backends.manage seed [--service ...] [--seed 2021]
+
+The notification service has no demo data: `seed` leaves it empty.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from backends.shared.clock import today_wib
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import load_settings
 
-SERVICES = ("registration", "certificate")
+SERVICES = ("registration", "certificate", "notifications")
+SEEDED_SERVICES = ("registration", "certificate")
 
 
 def migrate(service: str) -> None:
@@ -48,7 +51,7 @@ def main(argv=None) -> None:
         if args.command in ("init", "migrate"):
             migrate(service)
             print(f"{service}: schema up to date")
-        if args.command in ("init", "seed"):
+        if args.command in ("init", "seed") and service in SEEDED_SERVICES:
             seeded = seed_if_empty(service, args.seed)
             print(f"{service}: demo data {'seeded' if seeded else 'already present'}")
 

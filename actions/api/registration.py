@@ -83,6 +83,14 @@ class Appointment:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """Rasa's input channel and sender id of a conversation."""
+
+    channel: str
+    conversation_id: str
+
+
+@dataclass(frozen=True)
 class Submission:
     reference: str
     status: str  # "pending" | "validated" | "rejected"
@@ -123,10 +131,14 @@ class RegistrationClient:
         data = self.http.post("/v1/screening/evaluate", {"answers": answers})
         return ScreeningResult(data["outcome"], data["may_book"], data["reasons"], data["advice"])
 
-    def book(self, target_id: int, slot_id: int, screening_answers: Dict[str, bool], request_id: str) -> Appointment:
-        data = self.http.post("/v1/appointments", {"target_id": target_id, "slot_id": slot_id,
-                                                   "screening_answers": screening_answers, "request_id": request_id})
-        return Appointment.from_json(data)
+    def book(self, target_id: int, slot_id: int, screening_answers: Dict[str, bool], request_id: str,
+             contact: Optional[Contact] = None) -> Appointment:
+        """`contact`: the conversation that books, where the day-before reminder will go."""
+        body = {"target_id": target_id, "slot_id": slot_id, "screening_answers": screening_answers,
+                "request_id": request_id}
+        if contact is not None:
+            body["contact"] = {"channel": contact.channel, "conversation_id": contact.conversation_id}
+        return Appointment.from_json(self.http.post("/v1/appointments", body))
 
     def verify_ticket(self, ticket_code: str) -> Appointment:
         return Appointment.from_json(self.http.get("/v1/tickets/verify", params={"code": ticket_code})["appointment"])

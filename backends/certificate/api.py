@@ -124,6 +124,17 @@ class OutboxMessageOut(BaseModel):
     sent_at: dt.datetime
 
 
+class ContactOut(BaseModel):
+    channel: str
+    conversation_id: str
+
+
+class SecondDoseDueOut(BaseModel):
+    first_dose_date: dt.date
+    brand: str
+    contact: ContactOut = Field(..., description="WhatsApp: the registered number as wa_id (E.164 without +)")
+
+
 # --- Dependencies --------------------------------------------------------------------------------
 
 def _db(request: Request) -> Iterator[Session]:
@@ -228,6 +239,16 @@ def _certificate_routes(router: APIRouter, public: APIRouter) -> None:
         })
 
 
+def _cohort_routes(router: APIRouter) -> None:
+    @router.get("/cohorts/second-dose-due", response_model=List[SecondDoseDueOut], tags=["cohorts"],
+                summary="People whose first dose was on a date and who have no second dose (notification service)")
+    def second_dose_due(first_dose_date: dt.date, db: Session = Depends(_db)) -> List[SecondDoseDueOut]:
+        # WhatsApp's conversation id (wa_id) is the number in E.164 without "+" (channels/whatsapp.py).
+        return [SecondDoseDueOut(first_dose_date=p.first_dose_date, brand=p.brand,
+                                 contact=ContactOut(channel="whatsapp", conversation_id=p.phone.lstrip("+")))
+                for p in services.second_dose_due(db, first_dose_date)]
+
+
 def _dev_routes(app: FastAPI, require_key) -> None:
     @app.get("/dev/outbox", response_model=List[OutboxMessageOut], tags=["development"],
              dependencies=[Depends(require_key)], summary="SMS sent by the in-memory gateway (development only)")
@@ -269,6 +290,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     _otp_routes(protected)
     _me_routes(protected)
     _certificate_routes(protected, public)
+    _cohort_routes(protected)
     app.include_router(protected)
     app.include_router(public)
     if settings.development:

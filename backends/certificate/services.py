@@ -12,7 +12,7 @@ from typing import List, Optional, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from backends.certificate import domain
 from backends.certificate.domain import CertificateDocument
@@ -389,3 +389,25 @@ def _previous_escalation(session: Session, request_id: str, person_id: int, kind
     if existing.person_id != person_id or existing.kind != kind:
         raise domain.RequestIdConflict()
     return existing.reference
+
+
+@dataclass(frozen=True)
+class SecondDoseDue:
+    """One person of the "second dose due" cohort; `phone` is E.164 (their WhatsApp number)."""
+
+    phone: str
+    first_dose_date: dt.date
+    brand: str
+
+
+def second_dose_due(session: Session, first_dose_date: dt.date) -> List[SecondDoseDue]:
+    """People whose first dose was on `first_dose_date` and who have no second dose recorded."""
+    later = aliased(Vaccination)
+    second = select(later.id).where(later.person_id == Person.id, later.dose == 2)
+    rows = session.execute(
+        select(Person.phone, Vaccination.date, Vaccination.brand).join(Vaccination, Vaccination.person_id == Person.id)
+        .where(Vaccination.dose == 1, Vaccination.date == first_dose_date, ~second.exists())
+        .order_by(Person.id)
+    ).all()
+    return [SecondDoseDue(row.phone, row.date, row.brand) for row in rows]
+

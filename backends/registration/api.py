@@ -74,11 +74,27 @@ class ScreeningOut(BaseModel):
     advice: List[str]
 
 
+class ContactIn(BaseModel):
+    channel: str = Field(..., min_length=1, max_length=30, description="Rasa input channel, e.g. whatsapp, rest")
+    conversation_id: str = Field(..., min_length=1, max_length=100, description="Rasa sender id")
+
+
 class BookingRequest(BaseModel):
     target_id: int
     slot_id: int
     screening_answers: Dict[str, bool]
     request_id: str = Field(..., min_length=8, max_length=64, description="Idempotency key chosen by the client")
+    contact: Optional[ContactIn] = Field(None, description="The conversation to send the day-before reminder to")
+
+
+class AppointmentCohortOut(BaseModel):
+    appointment_id: int
+    date: dt.date
+    session: str
+    hours: str
+    site_name: str
+    site_address: str
+    contact: Optional[ContactIn] = Field(None, description="Null when the booking came from no conversation")
 
 
 class AppointmentOut(BaseModel):
@@ -209,9 +225,20 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
 
     @api.post("/appointments", response_model=AppointmentOut, status_code=201, tags=["appointments"])
     def book_appointment(body: BookingRequest, session: Session = Depends(session_dependency)):
+        contact = services.Contact(body.contact.channel, body.contact.conversation_id) if body.contact else None
         appointment = services.book_appointment(session, settings.signing_key, body.target_id, body.slot_id,
-                                                body.screening_answers, body.request_id)
+                                                body.screening_answers, body.request_id, contact)
         return appointment_out(appointment)
+
+    @api.get("/cohorts/appointments", response_model=List[AppointmentCohortOut], tags=["cohorts"],
+             summary="Booked appointments on a date, with the conversation to remind (notification service)")
+    def appointment_cohort(date: dt.date, session: Session = Depends(session_dependency)):
+        return [AppointmentCohortOut(
+            appointment_id=a.id, date=a.slot.date, session=a.slot.session,
+            hours=domain.SESSION_HOURS.get(a.slot.session, ""), site_name=a.site.name, site_address=a.site.address,
+            contact=ContactIn(channel=a.contact_channel, conversation_id=a.contact_conversation_id)
+            if a.contact_channel and a.contact_conversation_id else None,
+        ) for a in services.appointments_on(session, date)]
 
     @api.get("/tickets/verify", response_model=TicketVerification, tags=["appointments"])
     def verify_ticket(code: str, session: Session = Depends(session_dependency)):

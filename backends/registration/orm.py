@@ -75,6 +75,10 @@ class Appointment(Base):
     ticket_code = Column(String(200), unique=True)
     request_id = Column(String(64), nullable=False, unique=True)
     created_at = Column(DateTime, nullable=False, default=_now)
+    # The conversation that booked (Rasa's channel name and sender id): where the day-before
+    # reminder goes. Null for bookings made outside a conversation.
+    contact_channel = Column(String(30))
+    contact_conversation_id = Column(String(100))
     target = relationship(Target)
     site = relationship(Site)
     slot = relationship(Slot)

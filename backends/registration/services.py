@@ -76,8 +76,17 @@ def get_appointment(session: Session, appointment_id: int) -> Appointment:
     return appointment
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Where the assistant can reach the person who booked: Rasa's channel and sender id."""
+
+    channel: str
+    conversation_id: str
+
+
 def book_appointment(session: Session, signing_key: bytes, target_id: int, slot_id: int,
-                     screening_answers: Dict[str, bool], request_id: str) -> Appointment:
+                     screening_answers: Dict[str, bool], request_id: str,
+                     contact: Optional[Contact] = None) -> Appointment:
     """Books a slot for a health worker who passed screening.
 
     Capacity is enforced by one conditional UPDATE (`booked < capacity`), so two requests racing
@@ -106,7 +115,9 @@ def book_appointment(session: Session, signing_key: bytes, target_id: int, slot_
         raise domain.SlotFull()
     appointment = Appointment(target_id=target_id, site_id=slot.site_id, slot_id=slot_id,
                               screening_answers=dict(screening_answers), screening_outcome=screening.outcome,
-                              status="booked", request_id=request_id)
+                              status="booked", request_id=request_id,
+                              contact_channel=contact.channel if contact else None,
+                              contact_conversation_id=contact.conversation_id if contact else None)
     session.add(appointment)
     try:
         session.flush()
@@ -138,6 +149,14 @@ def appointment_for_ticket(session: Session, signing_key: bytes, ticket_code: st
     if payload.get("kind") != "ticket" or appointment is None or appointment.ticket_code != ticket_code:
         raise InvalidTicket()
     return appointment
+
+
+def appointments_on(session: Session, date: dt.date) -> List[Appointment]:
+    """The reminder cohort: booked (not cancelled) appointments whose slot is on `date`."""
+    return list(session.execute(
+        select(Appointment).join(Slot, Appointment.slot_id == Slot.id)
+        .where(Slot.date == date, Appointment.status == "booked").order_by(Appointment.id)
+    ).scalars())
 
 
 SUBMISSION_FIELDS = {

@@ -25,13 +25,15 @@ START_TIMEOUT_SECONDS = 180
 class RunningAssistant:
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.ports = {name: free_port() for name in ("registration", "certificate", "actions", "rasa")}
+        self.ports = {name: free_port() for name in ("registration", "certificate", "notifications", "actions",
+                                                     "rasa")}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.processes: Dict[str, subprocess.Popen] = {}
         self.env = dict(os.environ, DATA_DIR=str(workdir / "data"), APP_ENV="development",
                         REGISTRATION_URL=self.urls["registration"], CERTIFICATE_URL=self.urls["certificate"],
                         REGISTRATION_PUBLIC_URL=self.urls["registration"],
-                        CERTIFICATE_PUBLIC_URL=self.urls["certificate"], PYTHONUNBUFFERED="1")
+                        CERTIFICATE_PUBLIC_URL=self.urls["certificate"], PYTHONUNBUFFERED="1",
+                        NOTIFICATIONS_URL=self.urls["notifications"], RASA_URL=self.urls["rasa"])
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -49,6 +51,9 @@ class RunningAssistant:
                              "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none", "--no-access-log"],
             "certificate": [str(BIN / "uvicorn"), "--factory", "backends.certificate.api:create_app",
                             "--host", "127.0.0.1", "--port", str(self.ports["certificate"]), "--ws", "none", "--no-access-log"],
+            "notifications": [str(BIN / "uvicorn"), "--factory", "backends.notifications.api:create_app", "--host",
+                              "127.0.0.1", "--port", str(self.ports["notifications"]), "--ws", "none",
+                              "--no-access-log"],
             "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.ports["actions"])],
             "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
                      "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials",
@@ -66,7 +71,8 @@ class RunningAssistant:
                                                 stderr=subprocess.STDOUT)
 
     def wait_until_ready(self, *names: str) -> None:
-        checks = {"registration": "/health", "certificate": "/health", "actions": "/health", "rasa": "/status"}
+        checks = {"registration": "/health", "certificate": "/health", "notifications": "/health", "actions": "/health",
+                  "rasa": "/status"}
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         pending = {name: checks[name] for name in names}
         while pending:

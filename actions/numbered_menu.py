@@ -1,0 +1,95 @@
+"""Typed numbers for menus, like UMB *119#: "2" picks the second button of the bot's last message.
+
+Buttons whose payload is an intent (`/register_vaccine`) are menus that start a flow; a typed number
+outside a form comes here (rule in data/rules/general.yml). The chosen payload is replayed as the
+user's message, so the flow starts exactly as if the button had been pressed, on every channel.
+Buttons whose payload is a plain answer ("ya") are handled inside forms (actions/forms.py).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, UserUttered
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import parsing
+
+_INTENT_PAYLOAD = re.compile(r"^/([A-Za-z0-9_]+)$")
+
+
+def buttons_shown_before_latest_message(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The buttons of the bot's last message before the user's latest one ([] if it had none).
+
+    Reads the raw event list: a two-stage fallback reverts its "Maksud Anda …?" turn, but the user
+    saw those buttons and may answer them with a number.
+    """
+    seen_latest_user_message, reverted_turns = False, 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "rewind":
+            reverted_turns += 1  # the user message before it was replayed after it: the same turn
+        elif kind == "user":
+            if reverted_turns:
+                reverted_turns -= 1
+                continue
+            if seen_latest_user_message:
+                return []
+            seen_latest_user_message = True
+        elif kind == "bot" and seen_latest_user_message:
+            buttons = (event.get("data") or {}).get("buttons") or []
+            if buttons:
+                return buttons
+    return []
+
+
+def typed_number(tracker: Tracker) -> Optional[int]:
+    """The option number the user typed ("2", "nomor 2", "yang ke-2"), None if the message is not one."""
+    numbers = list(tracker.get_latest_entity_values("option_number"))
+    if numbers:
+        return int(numbers[0])
+    return parsing.choice_number(tracker.latest_message.get("text") or "", 99)
+
+
+def typed_option(tracker: Tracker, options: int) -> Optional[int]:
+    """The 1-based option number the user typed, if the latest message is one and it is in range."""
+    number = typed_number(tracker)
+    return number if number is not None and 1 <= number <= options else None
+
+
+def button_answer(tracker: Tracker) -> Optional[str]:
+    """The payload of the button whose number the user typed, when that button is a plain answer."""
+    buttons = buttons_shown_before_latest_message(tracker)
+    choice = typed_option(tracker, len(buttons)) if buttons else None
+    if choice is None:
+        return None
+    payload = str(buttons[choice - 1].get("payload", ""))
+    return None if payload.startswith("/") else payload
+
+
+class ActionSelectNumberedOption(Action):
+    def name(self) -> Text:
+        return "action_select_numbered_option"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        buttons = [b for b in buttons_shown_before_latest_message(tracker)
+                   if _INTENT_PAYLOAD.match(str(b.get("payload", "")))]
+        number = typed_number(tracker)
+        if not buttons or number is None:
+            # A value nobody asked for (a stray name or number): say so and show what the bot can do.
+            dispatcher.utter_message(response="utter_no_question_pending")
+            dispatcher.utter_message(response="utter_main_menu")
+            return []
+        if not 1 <= number <= len(buttons):
+            dispatcher.utter_message(response="utter_option_not_in_menu", options=len(buttons))
+            return []
+        choice = number
+        payload = str(buttons[choice - 1]["payload"])
+        intent = _INTENT_PAYLOAD.match(payload).group(1)
+        # As if the button had been pressed: a new user turn with that intent.
+        return [ActionExecuted("action_listen"),
+                UserUttered(payload, parse_data={"intent": {"name": intent, "confidence": 1.0}, "entities": [],
+                                                 "text": payload},
+                            input_channel=tracker.get_latest_input_channel())]

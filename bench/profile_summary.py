@@ -1,0 +1,72 @@
+"""Where a message's time goes, from a py-spy `--format raw` profile (collapsed stacks).
+
+    .venv-bench/bin/python bench/profile_summary.py results/benchmark/profile-rasa-10users.txt
+
+Each stack is attributed to the first category whose marker appears in it (most specific first);
+idle samples (the event loop waiting in select/epoll) are reported apart so that the shares are
+of the time the process was busy.
+"""
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, List, Tuple
+
+# (category, markers): the first category with a marker in the stack wins.
+CATEGORIES: List[Tuple[str, Tuple[str, ...]]] = [
+    ("idle (event loop waiting)", ("select (selectors.py)", "poll (selectors.py)", "_run_once (asyncio/base_events.py)__leaf",
+                                   "run_forever (uvloop", "(uvloop/loop.pyx)__leaf")),
+    ("lock store (Redis)", ("lock_store.py",)),
+    ("tracker store retrieve/save (SQL + redaction)", ("tracker_store.py", "redaction.py", "sqlalchemy")),
+    ("NLU graph (featurizers, DIET, ResponseSelector)", ("rasa/nlu/", "rasa_extensions/nlu")),
+    ("TED policy", ("ted_policy.py",)),
+    ("rule / memoization policies", ("rule_policy.py", "memoization.py")),
+    ("policy featurization / state creation", ("rasa/core/featurizers", "trackers.py")),
+    ("custom action calls (HTTP to the action server)", ("rasa/core/actions/action.py", "aiohttp")),
+    ("graph runner / other rasa", ("rasa/engine", "rasa/core")),
+    ("sanic / HTTP server", ("sanic",)),
+    ("tensorflow (not under a rasa frame)", ("tensorflow",)),
+]
+
+
+def parse(lines: Iterable[str]) -> Counter:
+    counts: Counter = Counter()
+    for line in lines:
+        stack, _, count = line.rstrip("\n").rpartition(" ")
+        if stack and count.isdigit():
+            counts[stack] += int(count)
+    return counts
+
+
+def categorize(stack: str) -> str:
+    leaf = stack.rsplit(";", 1)[-1]
+    for category, markers in CATEGORIES:
+        for marker in markers:
+            if marker.endswith("__leaf"):
+                if marker[:-6] in leaf:
+                    return category
+            elif marker in stack:
+                return category
+    return "other"
+
+
+def summary(counts: Counter) -> Dict[str, int]:
+    totals: Counter = Counter()
+    for stack, count in counts.items():
+        totals[categorize(stack)] += count
+    return dict(totals.most_common())
+
+
+def main(path: str) -> None:
+    counts = parse(Path(path).read_text(errors="replace").splitlines())
+    totals = summary(counts)
+    idle = totals.pop("idle (event loop waiting)", 0)
+    busy = sum(totals.values()) or 1
+    print(f"{path}: {busy + idle} samples, {idle} idle; shares of the busy samples:")
+    for category, count in totals.items():
+        print(f"  {100 * count / busy:5.1f}%  {category}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

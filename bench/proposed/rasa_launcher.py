@@ -1,0 +1,14 @@
+"""`rasa` with the proposed changes of bench/proposed installed first (benchmark use only).
+
+    .venv/bin/python -m bench.proposed.rasa_launcher run --enable-api ...
+"""
+import sys
+
+from bench.proposed import action_validation
+
+if __name__ == "__main__":
+    action_validation.install()
+    from rasa.__main__ import main
+
+    sys.argv = ["rasa"] + sys.argv[1:]
+    main()

@@ -15,6 +15,12 @@ services: setup   ## start every service without a chat (for the REST API or ano
 	@$(PYTHON) -m backends.manage init
 	@.venv/bin/honcho start -f Procfile
 
+.PHONY: cluster
+cluster: setup    ## production layout here: PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx (docs/production.md)
+	@bash scripts/install_nginx.sh
+	@$(PYTHON) -m scripts.train_if_changed
+	@$(PYTHON) -m scripts.cluster
+
 train: setup
 	@$(PYTHON) -m scripts.train_if_changed
 

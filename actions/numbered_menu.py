@@ -1,8 +1,10 @@
 """Typed numbers for menus, like UMB *119#: "2" picks the second button of the bot's last message.
 
-Buttons whose payload is an intent (`/register_vaccine`) are menus that start a flow; a typed number
-outside a form comes here (rule in data/rules/general.yml). The chosen payload is replayed as the
-user's message, so the flow starts exactly as if the button had been pressed, on every channel.
+Buttons whose payload is an intent (`/register_vaccine`) are menus that start a flow. A value typed
+outside any form (intent `inform`) comes to ActionRouteTypedValue (rule in data/rules/general.yml):
+a menu number replays the chosen payload as the user's message, so the flow starts exactly as if
+the button had been pressed, on every channel; a submission reference goes to its status; anything
+else is told that no question is pending and gets the menu.
 Buttons whose payload is a plain answer ("ya") are handled inside forms (actions/forms.py).
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, UserUttered
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
@@ -68,12 +70,14 @@ def button_answer(tracker: Tracker) -> Optional[str]:
     return None if payload.startswith("/") else payload
 
 
-class ActionSelectNumberedOption(Action):
+class ActionRouteTypedValue(Action):
     def name(self) -> Text:
-        return "action_select_numbered_option"
+        return "action_route_typed_value"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if next(tracker.get_latest_entity_values("submission_reference"), None):
+            return [FollowupAction("action_submission_status")]
         buttons = [b for b in buttons_shown_before_latest_message(tracker)
                    if _INTENT_PAYLOAD.match(str(b.get("payload", "")))]
         number = typed_number(tracker)
@@ -83,7 +87,8 @@ class ActionSelectNumberedOption(Action):
             dispatcher.utter_message(response="utter_main_menu")
             return []
         if not 1 <= number <= len(buttons):
-            dispatcher.utter_message(response="utter_option_not_in_menu", options=len(buttons))
+            # The same buttons again, so that the next number still refers to them.
+            dispatcher.utter_message(response="utter_option_not_in_menu", options=len(buttons), buttons=buttons)
             return []
         choice = number
         payload = str(buttons[choice - 1]["payload"])

@@ -15,8 +15,10 @@ from typing import Dict, Iterable, List, Tuple
 
 # (category, markers): the first category with a marker in the stack wins.
 CATEGORIES: List[Tuple[str, Tuple[str, ...]]] = [
-    ("idle (event loop waiting)", ("select (selectors.py)", "poll (selectors.py)", "_run_once (asyncio/base_events.py)__leaf",
-                                   "run_forever (uvloop", "(uvloop/loop.pyx)__leaf")),
+    # Sanic runs uvloop: a sample whose innermost Python frame is the server's `serve` is the event
+    # loop in native code, waiting for sockets (or doing uvloop's own I/O), not Rasa's work.
+    ("idle (event loop waiting)", ("select (selectors.py)__leaf", "poll (selectors.py)__leaf",
+                                   "serve (sanic/server/runners.py__leaf")),
     ("lock store (Redis)", ("lock_store.py",)),
     ("tracker store retrieve/save (SQL + redaction)", ("tracker_store.py", "redaction.py", "sqlalchemy")),
     ("NLU graph (featurizers, DIET, ResponseSelector)", ("rasa/nlu/", "rasa_extensions/nlu")),

@@ -223,10 +223,14 @@ def run_level(stack: Stack, bot: str, users: int, args, workdir: Path, offsets: 
     launched = time.time()
     with (workdir / f"locust-{bot}-{users}.log").open("wb") as log:
         locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        if args.profile and bot == "assistant" and users == 10:
-            time.sleep(args.warmup)
-            profiler = start_profiler(stack, workdir, args.profile)
-        locust.wait()
+        try:
+            if args.profile and bot == "assistant" and users == 10:
+                time.sleep(args.warmup)
+                profiler = start_profiler(stack, workdir, args.profile)
+            locust.wait()
+        finally:
+            if locust.poll() is None:
+                locust.terminate()
     peaks = stack.stop_sampling()
     if profiler:
         for process in profiler:
@@ -289,7 +293,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _stop_on_sigterm() -> None:
+    """`kill <pid>` (or a CI timeout) still stops the started processes and drops the databases:
+    SIGTERM becomes SystemExit, so the `finally` blocks run. (Background jobs of a shell ignore SIGINT.)"""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv=None) -> None:
+    _stop_on_sigterm()
     args = parse_args(argv)
     levels = [int(n) for n in args.users.split(",")]
     bots = [b.strip() for b in args.bots.split(",")]

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
+from urllib.parse import quote
 
 import psycopg2
 import redis
@@ -139,11 +140,12 @@ class Cluster:
                    TRACKER_DB_HOST=db.host, TRACKER_DB_PORT=str(db.port), TRACKER_DB_NAME=db.name,
                    TRACKER_DB_USER=db.user, TRACKER_DB_PASSWORD=db.password,
                    REDIS_HOST=lock.host, REDIS_PORT=str(lock.port), REDIS_PASSWORD=lock.password,
-                   LOCK_STORE_DB=str(lock.db), LOCK_STORE_KEY_PREFIX=lock.key_prefix,
+                   LOCK_STORE_TYPE=lock.type, LOCK_STORE_DB=str(lock.db), LOCK_STORE_KEY_PREFIX=lock.key_prefix,
                    TICKET_LOCK_LIFETIME=str(s.timeouts.lock_lifetime),
                    **self._secrets("ACTION_SERVER_TOKEN"))
         # WhatsApp deliveries retried by Meta are recognised by whichever server gets them.
-        env.setdefault("WHATSAPP_DEDUP_REDIS_URL", f"redis://{lock.host}:{lock.port}/{lock.db}")
+        password = f":{quote(lock.password, safe='')}@" if lock.password else ""
+        env.setdefault("WHATSAPP_DEDUP_REDIS_URL", f"redis://{password}{lock.host}:{lock.port}/{lock.db}")
         env.update(self.rasa_env.get(index, {}))
         return env
 

@@ -88,6 +88,7 @@ class LockStore:
     password: str
     db: int
     key_prefix: str
+    type: str = "redis"     # Rasa's lock store type, or the module path of a compatible class
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ def load_cluster_settings(env: Mapping[str, str] = os.environ, state_dir: Path =
                                    password=env.get("TRACKER_DB_PASSWORD", "")),
         lock_store=LockStore(host=_env(env, "REDIS_HOST", "127.0.0.1"), port=int(_env(env, "REDIS_PORT", "6379")),
                              password=env.get("REDIS_PASSWORD", ""), db=int(_env(env, "LOCK_STORE_DB", "1")),
-                             key_prefix=_env(env, "LOCK_STORE_KEY_PREFIX", "vaksinbot")),
+                             key_prefix=_env(env, "LOCK_STORE_KEY_PREFIX", "vaksinbot"),
+                             type=_env(env, "LOCK_STORE_TYPE", "rasa_extensions.lock_store.AtomicRedisLockStore")),
         timeouts=timeouts,
         secrets=load_secrets(env, state_dir / "secrets.env"),
         app_env=_env(env, "APP_ENV", "development"),

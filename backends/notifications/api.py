@@ -29,7 +29,8 @@ from backends.shared.database import make_engine, make_session_factory
 from backends.shared.errors import DomainError
 from backends.shared.settings import (NotificationSettings, ServiceSettings, load_notification_settings,
                                       load_settings)
-from backends.shared.web import ApiError, add_health_route, api_key_dependency, configure_logging, install_error_handlers
+from backends.shared.web import (ApiError, add_health_route, api_key_dependency, configure_logging,
+                                 install_error_handlers)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class PreferenceOut(BaseModel):
 
 
 class RunRequest(BaseModel):
-    date: Optional[dt.date] = Field(None, description="appointment_tomorrow: the appointment date (default tomorrow, WIB)")
+    date: Optional[dt.date] = Field(None, description="appointment_tomorrow: the appointment date "
+                                                      "(default tomorrow, WIB)")
     days: Optional[int] = Field(None, description="second_dose_due: days since the first dose (default 28)")
     dry_run: bool = Field(False, description="Count who would get it; send nothing, claim nothing")
 

@@ -78,8 +78,9 @@ def test_reminder_renders_tomorrows_appointment_and_marks_the_conversation():
 
 def test_reminder_for_a_later_date_names_the_date_without_besok():
     later = today_in_indonesia() + dt.timedelta(days=5)
+    entities = [{"entity": "date", "value": later.isoformat()}]
     _, [message] = run(notification_actions.ActionNotifyAppointmentTomorrow(),
-                       tracker_after("EXTERNAL_appointment_tomorrow", "x", [{"entity": "date", "value": later.isoformat()}]))
+                       tracker_after("EXTERNAL_appointment_tomorrow", "x", entities))
     assert not message["when"].startswith("besok")
 
 

@@ -4,7 +4,7 @@ import asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.numbered_menu import ActionSelectNumberedOption, button_answer, buttons_shown_before_latest_message
+from actions.numbered_menu import ActionRouteTypedValue, button_answer, buttons_shown_before_latest_message
 
 MAIN_MENU = [{"title": "Daftar vaksinasi nakes", "payload": "/register_vaccine"},
              {"title": "Lihat tiket vaksinasi", "payload": "/show_ticket"},
@@ -25,7 +25,7 @@ def tracker_after(bot_buttons, text, entities=(), earlier=()):
 
 def run(tracker):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionSelectNumberedOption().run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionRouteTypedValue().run(dispatcher, tracker, {}))
     return dispatcher.messages, events
 
 
@@ -48,6 +48,7 @@ def test_a_number_beyond_the_menu_is_told_the_range_and_nothing_is_replayed():
     messages, events = run(tracker_after(MAIN_MENU, "7", [{"entity": "option_number", "value": "7"}]))
     assert events == []
     assert messages[0]["response"] == "utter_option_not_in_menu" and messages[0]["options"] == 3
+    assert messages[0]["buttons"] == MAIN_MENU  # still answerable by number
 
 
 def test_a_value_nobody_asked_for_gets_the_main_menu():
@@ -82,3 +83,9 @@ def test_a_number_under_a_yes_no_question_is_that_answer():
     assert button_answer(tracker_after(YES_NO, "3")) is None
     assert button_answer(tracker_after(MAIN_MENU, "1")) is None  # intents are menus, not answers
     assert button_answer(tracker_after(YES_NO, "ya dong")) is None
+
+
+def test_a_reference_typed_on_its_own_goes_to_the_submission_status():
+    tracker = tracker_after([], "NKS-AB23CD45", [{"entity": "submission_reference", "value": "NKS-AB23CD45"}])
+    messages, events = run(tracker)
+    assert messages == [] and events == [{"event": "followup", "name": "action_submission_status", "timestamp": None}]

@@ -1,14 +1,16 @@
 """A pass-through HTTP proxy between one Rasa server and the action load balancer.
 
-It forwards every action call unchanged. When armed with an action name, it forwards the next
-call of that action (so the action server really runs it and the backend applies its change),
-then holds the response back and reports it: the test can kill the Rasa server at exactly that
-moment, mid-turn, before the turn's events are saved.
+It forwards every action call unchanged, after `delay_seconds` (0 unless a test slows the
+server's turns down). When armed with an action name, it forwards the next call of that action
+(so the action server really runs it and the backend applies its change), then holds the
+response back and reports it: the test can kill the Rasa server at exactly that moment,
+mid-turn, before the turn's events are saved.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
@@ -22,6 +24,7 @@ class ActionProbe:
     def __init__(self, target_url: str):
         self.target_url = target_url.rstrip("/")
         self._armed: Optional[str] = None
+        self.delay_seconds = 0.0
         self._lock = threading.Lock()
         self.held = threading.Event()      # set once the armed call has been run and held
         self.release = threading.Event()   # set at shutdown: held handlers return
@@ -62,6 +65,7 @@ class ActionProbe:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {name: self.headers[name] for name in FORWARDED_HEADERS if self.headers.get(name)}
+                time.sleep(probe.delay_seconds)
                 upstream = requests.post(probe.target_url + self.path, data=body, headers=headers, timeout=60)
                 try:
                     action_name = json.loads(body).get("next_action", "")

@@ -8,6 +8,7 @@ action's response so that a test can kill A mid-turn.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from dataclasses import replace
@@ -47,6 +48,8 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         "TRACKER_DB_HOST": host, "TRACKER_DB_PORT": port or "5432", "TRACKER_DB_NAME": databases["tracker"],
         "TRACKER_DB_USER": user, "TRACKER_DB_PASSWORD": password,
         "LOCK_STORE_KEY_PREFIX": f"vbtest{run}",
+        # Lets the same tests run against another lock store class (docs/production.md, "Rasa 3.6's lock store, and ours").
+        "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", ""),
         "CLUSTER_PUBLIC_PORT": str(free_port()), "CLUSTER_ACTIONS_PORT": str(free_port()),
         "CLUSTER_RASA_PORTS": f"{free_port()},{free_port()}",
         "CLUSTER_ACTION_SERVER_PORTS": f"{free_port()},{free_port()}",

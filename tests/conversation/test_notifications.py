@@ -87,3 +87,18 @@ def test_opting_out_in_the_middle_of_a_form_answers_and_the_form_goes_on(assista
     assert "tidak akan menerima notifikasi lagi" in reply
     assert "nomor hp" in reply.lower()  # the form asks its question again
     assert "dibatalkan" in texts(assistant.say(user, "batal"))
+
+
+def test_a_reminder_arriving_in_the_middle_of_a_form_is_shown_and_the_form_goes_on(assistant):
+    user = f"notif-{uuid.uuid4().hex[:8]}"
+    assistant.say(user, "unduh sertifikat")
+    entities = {"date": "2026-12-01", "session": "pagi", "hours": "08.00-12.00", "site_name": "Puskesmas Tebet",
+                "site_address": "Jl. Prof. DR. Soepomo No.54"}
+    response = requests.post(f"{assistant.urls['rasa']}/conversations/{user}/trigger_intent",
+                             params={"output_channel": "rest"},
+                             json={"name": "EXTERNAL_appointment_tomorrow", "entities": entities}, timeout=60)
+    assert response.status_code == 200, response.text
+    shown = texts(response.json()["messages"])
+    assert "Puskesmas Tebet" in shown and "Selasa, 1 Desember 2026" in shown
+    assert "nomor hp" in shown.lower()  # the form asks its question again
+    assert "kode" in texts(assistant.say(user, "081110000001")).lower()  # and goes on to the OTP

@@ -111,7 +111,8 @@ class Stack:
         for site_id in range(1, 13):
             slots = self.http["registration"].get(f"{self.urls['registration']}/v1/sites/{site_id}/slots").json()
             for slot in slots:
-                if slot["remaining"] >= min_remaining and (after is None or dt.date.fromisoformat(slot["date"]) > after):
+                late_enough = after is None or dt.date.fromisoformat(slot["date"]) > after
+                if slot["remaining"] >= min_remaining and late_enough:
                     return slot
         raise AssertionError("no free slot in the seeded data")
 

@@ -80,8 +80,8 @@ def test_the_stock_script_passes_against_the_stock_bots_answers():
     answers = {"hello": "Hey! How are you?", "hi there": "Hey! How are you?", "good morning": "Hey! How are you?",
                "I am sad": ["Here is something to cheer you up:", "IMAGE", "Did that help you?"],
                "very bad": ["Here is something to cheer you up:", "IMAGE", "Did that help you?"],
-               "yes": "Great, carry on!", "I am great": "Great, carry on!", "no": "Bye",
-               "goodbye": "Bye", "are you a bot?": "I am a bot, powered by Rasa."}
+               "yes": "Great, carry on!", "I am great": "Great, carry on!", "goodbye": "Bye",
+               "are you a bot?": "I am a bot, powered by Rasa.", "are you a human?": "I am a bot, powered by Rasa."}
 
     def fake_bot(text):
         answer = answers[text]
@@ -127,3 +127,38 @@ def test_the_prepared_validator_accepts_and_rejects_what_rasa_does():
         assert "Failed to validate Action server response" in raised.value.message
     finally:
         RemoteAction._validate_action_result = original
+
+
+def test_the_lean_redaction_gives_the_same_tracker_as_the_current_one():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bench.proposed import tracker_redaction
+    from rasa_extensions.tracker_store import redacted
+
+    tracker = DialogueStateTracker("someone", [])
+    for event in (UserUttered("kode saya 482913", {"name": "inform"}, parse_data={"text": "kode saya 482913"}),
+                  ActionExecuted("pl_verification_form"), SlotSet("pl_otp", "482913"), SlotSet("pl_token", "enc:x"),
+                  BotUttered("Terima kasih"), UserUttered("ya", {"name": "affirm"}), ActionExecuted("action_listen")):
+        tracker.update(event)
+    lean = tracker_redaction.redacted(tracker)
+    assert [e.as_dict() for e in lean.events] == [e.as_dict() for e in redacted(tracker).events]
+    assert "482913" not in str([e.as_dict() for e in lean.events])
+    assert lean.events[4] is tracker.events[4]          # events that cannot hold personal data are reused
+
+
+def test_the_event_type_table_resolves_like_rasa():
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event, SlotSet, UserUttered
+
+    from bench.proposed import event_types
+
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
+    assert {"user", "slot", "action", "bot", "active_loop"} <= names
+    for name in names:
+        assert event_types.resolve_by_type(name) is Event.resolve_by_type(name)
+    assert event_types.resolve_by_type("user") is UserUttered
+    assert event_types.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert event_types.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        event_types.resolve_by_type("no_such_event")

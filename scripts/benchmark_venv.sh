@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv-bench (Locust, psutil, py-spy, pyinstrument) apart from the Rasa venv: Locust's
+# Creates .venv-bench (Locust, psutil, py-spy) apart from the Rasa venv: Locust's
 # gevent monkey-patching and its pins must never reach the assistant's own dependencies.
 # Idempotent: does nothing when bench/requirements.{txt,lock} have not changed since the last install.
 set -euo pipefail

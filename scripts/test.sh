@@ -19,7 +19,7 @@ step "4/5 story tests (rasa test, failing on any prediction error)"
 rasa test core --stories tests/stories --model models/assistant.tar.gz \
   --fail-on-prediction-errors --no-plot --out results/core
 
-step "5/5 pytest: unit, service, action, conversation and browser tests"
+step "5/5 pytest: unit, service, action, conversation, cluster and browser tests"
 bash scripts/install_browser.sh   # Debian's chromium for tests/browser (idempotent)
 bash scripts/install_nginx.sh     # Debian's nginx for tests/cluster (idempotent)
 python -m pytest tests

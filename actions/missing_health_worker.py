@@ -85,7 +85,11 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
         return await _checked("submission_facility", value, dispatcher)
 
     async def validate_submission_phone(self, value, dispatcher, tracker, domain):
-        return await _checked("submission_phone", value, dispatcher)
+        phone = parsing.typed_phone(tracker.latest_message, str(value))
+        if phone is None:
+            dispatcher.utter_message(response="utter_phone_not_recognised")
+            return {"submission_phone": None}
+        return await _checked("submission_phone", phone, dispatcher)
 
     async def validate_submission_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                             domain: DomainDict) -> Dict[Text, Any]:

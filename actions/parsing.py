@@ -58,3 +58,18 @@ def mentioned_session(text: str, sessions: Sequence[str]) -> Optional[str]:
 
 def only_digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
+
+
+# Longest phone number as people type it ("+62 812-3456-7890"); a longer answer is a sentence.
+MAX_PHONE_TEXT = 30
+
+
+def typed_phone(latest_message: dict, answer: str) -> Optional[str]:
+    """The phone number in the user's answer: the NLU's `phone_number` entity (E.164) when it found
+    exactly one, else the answer itself if it is short enough to be a number (the backend checks it),
+    else None: a sentence without a recognisable mobile number."""
+    found = {e.get("value") for e in latest_message.get("entities") or [] if e.get("entity") == "phone_number"}
+    if len(found) == 1:
+        return found.pop()
+    answer = (answer or "").strip()
+    return answer if len(answer) <= MAX_PHONE_TEXT else None

@@ -3,9 +3,10 @@
     python -m scripts.cluster
 
 Checks that PostgreSQL and Redis answer, creates the databases when absent and migrates (and, in
-development, seeds) the backends' schema, then starts the two backends, two action servers, two
-Rasa servers (conversations in PostgreSQL, ticket locks in Redis) and nginx in front of the Rasa
-servers and of the action servers, waits until every one answers and prints the URLs. Ctrl-C
+development, seeds) the backends' schema, then starts the three backends (registration,
+certificate, notifications), two action servers, two Rasa servers (conversations in PostgreSQL,
+ticket locks in Redis), nginx in front of the Rasa servers and of the action servers and, last,
+the one reminders scheduler; waits until every one answers and prints the URLs. Ctrl-C
 stops everything it started. Configuration: scripts/cluster_settings.py and docs/production.md.
 tests/cluster uses the same `Cluster` class on free ports.
 """
@@ -30,6 +31,11 @@ from scripts.cluster_settings import ROOT, SECRET_NAMES, ClusterSettings, config
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_SECONDS = 300
+BACKENDS = ("registration", "certificate", "notifications")
+# The day-before reminders: one process per deployment (a second would only waste work, the
+# ledger keeps it from sending twice). It has no HTTP port; it is ready once it logged this line.
+SCHEDULER = "reminders"
+SCHEDULER_READY_LINE = "reminder scheduler started"
 STOP_TIMEOUT_SECONDS = 20
 
 
@@ -75,12 +81,15 @@ def check_redis(settings: ClusterSettings) -> None:
 class Cluster:
     """The cluster's processes, started and stopped together; one can be killed and restarted."""
 
-    def __init__(self, settings: ClusterSettings, rasa_env: Optional[Dict[int, Dict[str, str]]] = None):
+    def __init__(self, settings: ClusterSettings, rasa_env: Optional[Dict[int, Dict[str, str]]] = None,
+                 process_env: Optional[Dict[str, Dict[str, str]]] = None):
         self.settings = settings
         self.rasa_env = rasa_env or {}      # per Rasa server (by index): extra environment, for tests
+        self.process_env = process_env or {}   # per process name: extra environment, for tests
         self.processes: Dict[str, subprocess.Popen] = {}
         self.commands: Dict[str, List[str]] = {}
         self.environments: Dict[str, Dict[str, str]] = {}
+        self.log_starts: Dict[str, int] = {}   # size of each log when its process was (re)started
 
     # --- names -------------------------------------------------------------------------------------
     @property
@@ -106,8 +115,10 @@ class Cluster:
         check_redis(self.settings)
         # Development seeds the demo identities; production only migrates the schema.
         command = "init" if self.settings.app_env != "production" else "migrate"
+        # Migrates all three services: with APP_ENV=production each refuses to load without its own keys.
+        migration_env = dict(self._backend_env(), **self._secrets("NOTIFICATIONS_API_KEY", "NOTIFICATIONS_SIGNING_KEY"))
         result = subprocess.run([sys.executable, "-m", "backends.manage", command], cwd=ROOT,
-                                env=self._backend_env(), capture_output=True, text=True)
+                                env=migration_env, capture_output=True, text=True)
         if result.returncode != 0:
             raise ClusterError(f"`backends.manage {command}` failed:\n{result.stderr[-3000:]}")
 
@@ -127,11 +138,27 @@ class Cluster:
                     **self._secrets("REGISTRATION_API_KEY", "CERTIFICATE_API_KEY",
                                     "REGISTRATION_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY"))
 
+    def _notifications_env(self) -> Dict[str, str]:
+        """The notification service and the scheduler: their own database and keys, the cohort
+        backends' API keys, and Rasa's API through nginx (any live Rasa server will do).
+
+        A trigger_intent call waits for the conversation's lock like a message does, so it gets the
+        same patience as nginx gives a message: one that gave up earlier would be recorded as
+        failed while Rasa still delivers it, and the next run would send it a second time."""
+        s = self.settings
+        return dict(self._base_env(), DATABASE_URL=s.database_url, NOTIFICATIONS_PUBLIC_URL=s.notifications_url,
+                    REGISTRATION_URL=s.registration_url, CERTIFICATE_URL=s.certificate_url, RASA_URL=s.public_url,
+                    NOTIFICATIONS_TIMEOUT_SECONDS=str(s.timeouts.public_read),
+                    **self._secrets("NOTIFICATIONS_API_KEY", "NOTIFICATIONS_SIGNING_KEY", "REGISTRATION_API_KEY",
+                                    "CERTIFICATE_API_KEY", "RASA_AUTH_TOKEN"))
+
     def _action_server_env(self) -> Dict[str, str]:
         s = self.settings
         return dict(self._base_env(), SANIC_HOST="127.0.0.1", REGISTRATION_URL=s.registration_url,
-                    CERTIFICATE_URL=s.certificate_url, BACKEND_TIMEOUT_SECONDS=f"{s.timeouts.backend_read:g}",
-                    **self._secrets("REGISTRATION_API_KEY", "CERTIFICATE_API_KEY", "SLOT_SEALING_KEY"))
+                    CERTIFICATE_URL=s.certificate_url, NOTIFICATIONS_URL=s.notifications_url,
+                    BACKEND_TIMEOUT_SECONDS=f"{s.timeouts.backend_read:g}",
+                    **self._secrets("REGISTRATION_API_KEY", "CERTIFICATE_API_KEY", "NOTIFICATIONS_API_KEY",
+                                    "SLOT_SEALING_KEY"))
 
     def _rasa_env(self, index: int) -> Dict[str, str]:
         s, db, lock = self.settings, self.settings.tracker_db, self.settings.lock_store
@@ -151,10 +178,13 @@ class Cluster:
 
     def _define_processes(self) -> None:
         s = self.settings
-        for service, port in (("registration", s.registration_port), ("certificate", s.certificate_port)):
+        backends = {"registration": (s.registration_port, self._backend_env()),
+                    "certificate": (s.certificate_port, self._backend_env()),
+                    "notifications": (s.notifications_port, self._notifications_env())}
+        for service, (port, env) in backends.items():
             self.commands[service] = [str(BIN / "uvicorn"), "--factory", f"backends.{service}.api:create_app",
                                       "--host", "127.0.0.1", "--port", str(port), "--ws", "none", "--no-access-log"]
-            self.environments[service] = self._backend_env()
+            self.environments[service] = env
         for index, name in enumerate(self.action_server_names):
             self.commands[name] = [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                    "--port", str(s.action_ports[index])]
@@ -168,6 +198,10 @@ class Cluster:
             self.environments[name] = self._rasa_env(index)
         self.commands["nginx"] = nginx_command(s, write_config(s))
         self.environments["nginx"] = self._base_env()
+        self.commands[SCHEDULER] = [sys.executable, "-m", "backends.notifications.scheduler"]
+        self.environments[SCHEDULER] = self._notifications_env()
+        for name, extra in self.process_env.items():
+            self.environments[name].update(extra)
 
     # --- processes ---------------------------------------------------------------------------------
     def start(self) -> "Cluster":
@@ -178,11 +212,15 @@ class Cluster:
         """Starts every process and waits until each answers; stops them all if one does not."""
         self._define_processes()
         try:
-            for name in self.commands:
+            servers = [name for name in self.commands if name not in ("nginx", SCHEDULER)]
+            for name in servers + ["nginx"]:
                 self.start_process(name)
             # nginx last: until a Rasa server answers, its health check could only fail.
-            self.wait_until_ready(*[name for name in self.commands if name != "nginx"])
+            self.wait_until_ready(*servers)
             self.wait_until_ready("nginx")
+            # The scheduler after nginx: its first tick may already send reminders through it.
+            self.start_process(SCHEDULER)
+            self.wait_until_ready(SCHEDULER)
         except BaseException:
             self.stop()
             raise
@@ -191,14 +229,15 @@ class Cluster:
     def start_process(self, name: str) -> None:
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path(name).open("ab") as log:
+            self.log_starts[name] = log.tell()
             # A session of its own: Ctrl-C reaches this script only, which then stops every process.
             self.processes[name] = subprocess.Popen(self.commands[name], cwd=ROOT, env=self.environments[name],
                                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def health_url(self, name: str) -> str:
         s = self.settings
-        if name in ("registration", "certificate"):
-            return (s.registration_url if name == "registration" else s.certificate_url) + "/health"
+        if name in BACKENDS:
+            return dict(zip(BACKENDS, (s.registration_url, s.certificate_url, s.notifications_url)))[name] + "/health"
         if name in self.action_server_names:
             return s.action_server_url(self.action_server_names.index(name)) + "/health"
         if name in self.rasa_names:
@@ -213,16 +252,23 @@ class Cluster:
             for name in list(pending):
                 if self.processes[name].poll() is not None:
                     raise ClusterError(f"{name} exited during start-up:\n{self.tail(name)}")
-                try:
-                    if requests.get(self.health_url(name), timeout=2).status_code == 200:
-                        pending.remove(name)
-                except requests.RequestException:
-                    pass
+                if self.is_ready(name):
+                    pending.remove(name)
             if pending and time.monotonic() > deadline:
                 raise ClusterError(f"not ready after {timeout:g} s: {', '.join(pending)}\n"
                                    + "\n".join(self.tail(name) for name in pending))
             if pending:
                 time.sleep(0.5)
+
+    def is_ready(self, name: str) -> bool:
+        if name == SCHEDULER:   # logs are appended to: only this start's lines count
+            with self.log_path(name).open("rb") as log:
+                log.seek(self.log_starts[name])
+                return SCHEDULER_READY_LINE.encode() in log.read()
+        try:
+            return requests.get(self.health_url(name), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def tail(self, name: str, lines: int = 25) -> str:
         path = self.log_path(name)
@@ -237,7 +283,7 @@ class Cluster:
 
     def stop(self, names: Optional[Iterable[str]] = None) -> None:
         """SIGTERM to each (nginx first: no new requests), then waits; SIGKILL after the timeout."""
-        order = ["nginx", *self.rasa_names, *self.action_server_names, "registration", "certificate"]
+        order = [SCHEDULER, "nginx", *self.rasa_names, *self.action_server_names, *BACKENDS]
         chosen = [name for name in (names or order) if name in self.processes]
         for name in chosen:
             if self.processes[name].poll() is None:
@@ -262,7 +308,8 @@ def describe(cluster: Cluster) -> str:
     rows += [(f"action server {name} (loopback only)", s.action_server_url(i))
              for i, name in enumerate(cluster.action_server_names)]
     rows += [("registration service", s.registration_url + "/docs"),
-             ("certificate service", s.certificate_url + "/docs")]
+             ("certificate service", s.certificate_url + "/docs"),
+             ("notification service (campaign runs, opt-outs)", s.notifications_url + "/docs")]
     width = max(len(label) for label, _ in rows)
     lines = [f"  {label:<{width}}  {url}" for label, url in rows]
     return "\n".join([
@@ -270,6 +317,8 @@ def describe(cluster: Cluster) -> str:
         f"Conversations: PostgreSQL {s.tracker_db.host}:{s.tracker_db.port}/{s.tracker_db.name}; "
         f"locks: Redis {s.lock_store.host}:{s.lock_store.port} db {s.lock_store.db} prefix "
         f"'{s.lock_store.key_prefix}:lock:'; backends: {s.database_url.split('@')[-1]}",
+        f"Reminders: one scheduler (process '{SCHEDULER}') sends them through {s.public_url}; when and how "
+        f"often: NOTIFICATIONS_REMINDER_HOUR, NOTIFICATIONS_SCHEDULER_INTERVAL_SECONDS (docs/notifications.md).",
         f"Secrets: environment, else {s.state_dir / 'secrets.env'}. Logs: {s.log_dir}/",
         "Try: curl -s -XPOST " + s.public_url + "/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"halo\"}'",
         "Ctrl-C stops everything.",
@@ -289,7 +338,8 @@ def main() -> int:
         print("Checking PostgreSQL and Redis, preparing the databases ...", flush=True)
         cluster.prepare()
         print(f"Starting the backends, {len(cluster.action_server_names)} action servers, "
-              f"{len(cluster.rasa_names)} Rasa servers and nginx (model load: 30-60 s; logs in "
+              f"{len(cluster.rasa_names)} Rasa servers, nginx and the reminders scheduler (model load: "
+              f"30-60 s; logs in "
               f"{cluster.settings.log_dir}) ...", flush=True)
         cluster.launch()
         print(describe(cluster), flush=True)

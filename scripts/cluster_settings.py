@@ -24,6 +24,8 @@ SECRET_NAMES = (
     "ACTION_SERVER_TOKEN",        # header X-Action-Token, checked by nginx in front of the action servers
     "REGISTRATION_API_KEY", "CERTIFICATE_API_KEY",            # X-API-Key of the backends
     "REGISTRATION_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY",    # HMAC keys of the backends
+    "NOTIFICATIONS_API_KEY",      # X-API-Key of the notification service (sent by the action servers)
+    "NOTIFICATIONS_SIGNING_KEY",  # notification service and scheduler only: recipient hashes
     "SLOT_SEALING_KEY",           # action servers only: sealed slot values
 )
 
@@ -95,7 +97,7 @@ class LockStore:
 class ClusterSettings:
     state_dir: Path                    # logs, generated nginx configuration, secrets file
     model: Path
-    database_url: str                  # both backends (separate tables and Alembic version tables)
+    database_url: str                  # all three backends (separate tables and Alembic version tables)
     tracker_db: TrackerDatabase
     lock_store: LockStore
     timeouts: Timeouts
@@ -108,6 +110,7 @@ class ClusterSettings:
     action_ports: Tuple[int, ...] = (5056, 5057)
     registration_port: int = 8101
     certificate_port: int = 8102
+    notifications_port: int = 8103
 
     @property
     def log_dir(self) -> Path:
@@ -139,6 +142,10 @@ class ClusterSettings:
     @property
     def certificate_url(self) -> str:
         return f"http://127.0.0.1:{self.certificate_port}"
+
+    @property
+    def notifications_url(self) -> str:
+        return f"http://127.0.0.1:{self.notifications_port}"
 
 
 def _env(env: Mapping[str, str], name: str, default: str) -> str:
@@ -197,6 +204,7 @@ def load_cluster_settings(env: Mapping[str, str] = os.environ, state_dir: Path =
         action_ports=_ports(env, "CLUSTER_ACTION_SERVER_PORTS", (5056, 5057)),
         registration_port=int(_env(env, "CLUSTER_REGISTRATION_PORT", "8101")),
         certificate_port=int(_env(env, "CLUSTER_CERTIFICATE_PORT", "8102")),
+        notifications_port=int(_env(env, "CLUSTER_NOTIFICATIONS_PORT", "8103")),
     )
 
 

@@ -25,6 +25,7 @@ RASA_URL = "http://localhost:5005"
 HEALTH_CHECKS = {
     "registration": "http://localhost:8001/health",
     "certificate": "http://localhost:8002/health",
+    "notifications": "http://localhost:8003/health",
     "actions": "http://localhost:5055/health",
     "rasa": f"{RASA_URL}/status",
     "webchat": "http://localhost:8080/",

@@ -85,7 +85,10 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
 
     async def validate_pl_new_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
-        phone = str(value).strip()
+        phone = parsing.typed_phone(tracker.latest_message, str(value))
+        if phone is None:
+            dispatcher.utter_message(response="utter_phone_not_recognised")
+            return {"pl_new_phone": None}
         try:
             message = await off_loop(certificate_client().request_phone_change_otp, session_token(tracker), phone)
         except BackendError as error:

@@ -41,7 +41,10 @@ class ValidateVerificationForm(PatientFormValidationAction):
 
     async def validate_pl_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
-        phone = str(value).strip()
+        phone = parsing.typed_phone(tracker.latest_message, str(value))
+        if phone is None:
+            dispatcher.utter_message(response="utter_phone_not_recognised")
+            return {"pl_phone": None}
         if not await request_login_code(phone, dispatcher):
             return {"pl_phone": None}
         return {"pl_phone": seal(phone)}

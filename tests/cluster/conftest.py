@@ -4,7 +4,8 @@ and Redis: throw-away databases and a Redis key prefix unique to the run, remove
 The timeouts are scaled down from production (so a lock left by a killed server expires in
 46 s instead of 100 s) but obey the same rules (scripts/cluster_settings.Timeouts.problems).
 Rasa server 1 ("A") reaches the action servers through an ActionProbe, which can hold one
-action's response so that a test can kill A mid-turn.
+action's response so that a test can kill A mid-turn. The reminders scheduler runs with reminder
+hour 0, so that its first tick sends (an empty cohort) at any time of day.
 """
 from __future__ import annotations
 
@@ -54,12 +55,14 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         "CLUSTER_RASA_PORTS": f"{free_port()},{free_port()}",
         "CLUSTER_ACTION_SERVER_PORTS": f"{free_port()},{free_port()}",
         "CLUSTER_REGISTRATION_PORT": str(free_port()), "CLUSTER_CERTIFICATE_PORT": str(free_port()),
+        "CLUSTER_NOTIFICATIONS_PORT": str(free_port()),
         **{name: secrets.token_urlsafe(24) for name in SECRET_NAMES},
     }
     settings = replace(load_cluster_settings(env, tmp_path_factory.mktemp("cluster")), timeouts=TEST_TIMEOUTS)
     assert configuration_problems(settings) == []
     probe = ActionProbe(settings.actions_lb_url).start()
-    running = Cluster(settings, rasa_env={0: {"ACTION_SERVER_URL": f"{probe.url}/webhook"}})
+    running = Cluster(settings, rasa_env={0: {"ACTION_SERVER_URL": f"{probe.url}/webhook"}},
+                      process_env={"reminders": {"NOTIFICATIONS_REMINDER_HOUR": "0"}})
     running.probe = probe
     try:
         yield running.start()

@@ -16,9 +16,12 @@ from typing import List
 import psycopg2
 import requests
 
+from scripts.cluster_settings import SECRET_NAMES
 from tests.conversation.harness import texts
 
 RINA_PHONE, RINA_NIK = "081110000001", "3174054508900003"
+NOTIFICATION_SECRETS = {"NOTIFICATIONS_API_KEY", "NOTIFICATIONS_SIGNING_KEY"}
+SCHEDULER_RUN_WAIT_SECONDS = 30
 AGUS_PHONE = "081110000002"
 REPLY_TIMEOUT_SECONDS = 150
 RESEND_AFTER_SECONDS = 3
@@ -109,7 +112,7 @@ def test_the_raw_action_servers_and_backends_listen_on_loopback_only(cluster):
     settings = cluster.settings
     loopback = {"0100007F", "00000000000000000000000001000000"}   # 127.0.0.1, ::1
     for port in (*settings.action_ports, *settings.rasa_ports, settings.registration_port,
-                 settings.certificate_port, settings.actions_lb_port):
+                 settings.certificate_port, settings.notifications_port, settings.actions_lb_port):
         addresses = _listening_addresses(port)
         assert addresses and set(addresses) <= loopback, (port, addresses)
 
@@ -179,6 +182,52 @@ def test_messages_sent_at_once_are_processed_in_order_one_at_a_time(cluster):
     access_log = (cluster.settings.log_dir / "nginx-access.log").read_text()
     upstreams = set(re.findall(r'"POST /webhooks/rest/webhook" 200 .* upstream=(\S+)', access_log))
     assert {f"127.0.0.1:{port}" for port in cluster.settings.rasa_ports} <= upstreams
+
+
+def test_the_notification_service_answers_the_action_servers_and_reaches_its_cohort_backends(cluster):
+    settings = cluster.settings
+    # The opt-out action calls the notification service: the confirmation, not the apology.
+    stopped = texts(say(settings.public_url, new_user(), "berhenti notifikasi"))
+    assert "tidak akan menerima notifikasi lagi" in stopped and "Mohon maaf" not in stopped
+    assert backend_query(cluster, "SELECT count(*) FROM notification_preferences WHERE opted_out") == [(1,)]
+
+    runs = f"{settings.notifications_url}/v1/campaigns/appointment_tomorrow/runs"
+    dry_run = {"dry_run": True}
+    assert requests.post(runs, params={"wait": "true"}, json=dry_run, headers={"X-API-Key": "wrong"},
+                         timeout=10).status_code == 401
+    run = requests.post(runs, params={"wait": "true"}, json=dry_run,
+                        headers={"X-API-Key": settings.secrets["NOTIFICATIONS_API_KEY"]}, timeout=60)
+    # 200 and "finished" only when the registration service answered the cohort query (else 503).
+    assert run.status_code == 200 and run.json()["status"] == "finished" and run.json()["sent"] == 0, run.text
+
+
+def test_one_scheduler_runs_the_reminders_and_can_reach_rasa_through_nginx(cluster):
+    schedulers = [name for name, command in cluster.commands.items() if "backends.notifications.scheduler" in command]
+    assert schedulers == ["reminders"] and cluster.processes["reminders"].poll() is None
+    # Its first tick (reminder hour 0 here) ran tomorrow's campaign for real, not as a dry run.
+    deadline = time.monotonic() + SCHEDULER_RUN_WAIT_SECONDS
+    while True:
+        statuses = backend_query(cluster, "SELECT status FROM notification_runs WHERE NOT dry_run "
+                                          "AND status <> 'running' AND campaign_id LIKE %s", "appointment_tomorrow:%")
+        if statuses or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert statuses and set(statuses) == {("finished",)}, cluster.tail("reminders")
+    env = cluster.environments["reminders"]
+    assert env["RASA_URL"] == cluster.settings.public_url
+    assert requests.get(f"{env['RASA_URL']}/status", params={"token": env["RASA_AUTH_TOKEN"]},
+                        timeout=10).status_code == 200
+
+
+def test_the_notification_secrets_reach_only_the_processes_that_need_them(cluster):
+    held = {name: {secret for secret in SECRET_NAMES if secret in env} for name, env in cluster.environments.items()}
+    assert held["notifications"] == held["reminders"] == NOTIFICATION_SECRETS | {
+        "REGISTRATION_API_KEY", "CERTIFICATE_API_KEY", "RASA_AUTH_TOKEN"}
+    for name in cluster.action_server_names:
+        assert held[name] & NOTIFICATION_SECRETS == {"NOTIFICATIONS_API_KEY"}
+        assert cluster.environments[name]["NOTIFICATIONS_URL"] == cluster.settings.notifications_url
+    for name in ("registration", "certificate", "nginx", *cluster.rasa_names):
+        assert not held[name] & NOTIFICATION_SECRETS, name
 
 
 def _name_changes(cluster) -> list:

@@ -71,3 +71,20 @@ def test_numbered_choices_work_by_number_and_by_button():
     [message] = dispatcher.messages
     assert message["options"] == "1. Nama\n2. Nomor HP" and message["extra"] == "x"
     assert message["buttons"] == [{"title": "Nama", "payload": "1"}, {"title": "Nomor HP", "payload": "2"}]
+
+
+def test_the_phone_number_in_an_answer_comes_from_the_nlu_entity():
+    said = {"entities": [{"entity": "phone_number", "value": "+6281110000001"}]}
+    assert parsing.typed_phone(said, "nomor saya 0811 1000 0001 ya min") == "+6281110000001"
+
+
+def test_a_short_answer_without_an_entity_goes_to_the_backend_as_typed():
+    assert parsing.typed_phone({"entities": []}, " 0811-1000-0001 ") == "0811-1000-0001"
+    assert parsing.typed_phone({}, "12345") == "12345"  # the backend explains what is wrong with it
+
+
+def test_a_sentence_without_a_mobile_number_is_not_a_phone_number():
+    assert parsing.typed_phone({"entities": []}, "saya tidak ingat nomor yang dulu saya daftarkan") is None
+    two = {"entities": [{"entity": "phone_number", "value": "+6281110000001"},
+                        {"entity": "phone_number", "value": "+6281110000002"}]}
+    assert parsing.typed_phone(two, "0811 1000 0001 atau 0811 1000 0002") is None

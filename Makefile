@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run services train test lock check-data evaluate benchmark-nlu install-browser notify
+.PHONY: setup run services train test lock check-data evaluate benchmark-nlu install-browser notify benchmark
 
 setup:            ## create .venv with Python 3.10 and the pinned dependencies
 	@bash scripts/bootstrap.sh

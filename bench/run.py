@@ -152,7 +152,7 @@ def tree_rss(pid: int) -> float:
         return 0.0
 
 
-def assistant_stack(workdir: Path, prefix: str, model: Path, proposed: bool) -> Stack:
+def assistant_stack(workdir: Path, prefix: str, model: Path) -> Stack:
     ports = {name: free_port() for name in ("registration", "certificate", "actions", "rasa")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     backends_url = f"{_env('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres').rsplit('/', 1)[0]}/{prefix}_backends"
@@ -178,8 +178,7 @@ def assistant_stack(workdir: Path, prefix: str, model: Path, proposed: bool) -> 
                               "--no-access-log"], ROOT, env, urls[service] + "/health")
     stack.start("actions", [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port",
                             str(ports["actions"])], ROOT, env, urls["actions"] + "/health")
-    rasa = ([str(RASA_BIN / "python"), "-m", "bench.proposed.rasa_launcher"] if proposed
-            else [str(RASA_BIN / "rasa")])
+    rasa = [str(RASA_BIN / "rasa")]
     stack.start("rasa", rasa + ["run", "--enable-api", "-i", "127.0.0.1", "--port",
                                 str(ports["rasa"]), "--model", str(model), "--endpoints", str(endpoints),
                          "--credentials", str(ROOT / "credentials.yml")], ROOT, env, urls["rasa"] + "/status")
@@ -242,7 +241,7 @@ def run_level(stack: Stack, bot: str, users: int, args, workdir: Path, offsets: 
     if used.exists():
         offsets.update(json.loads(used.read_text()))
     return dict(figures, bot=bot, users=users, peak_rss_mib=peaks, load_average=round(os.getloadavg()[0], 2),
-                duration_s=args.duration, with_proposed=args.with_proposed, warmup_s=args.warmup, pause_s=[args.pause_min, args.pause_max])
+                duration_s=args.duration, warmup_s=args.warmup, pause_s=[args.pause_min, args.pause_max])
 
 
 def start_profiler(stack: Stack, workdir: Path, seconds: int) -> List[subprocess.Popen]:
@@ -263,8 +262,7 @@ def report(results: List[dict], args, started: str) -> str:
              f"{args.duration} s measured; pauses {args.pause_min}-{args.pause_max} s before every message.",
              "Assistant: one Rasa instance, SQL tracker store (PostgreSQL) behind RedactingTrackerStore, Redis "
              "lock store, action server, both backends on PostgreSQL. Stock: `rasa init` as generated "
-             "(in-memory stores, no action server)." + (" The assistant's Rasa server ran with bench/proposed "
-             "installed." if args.with_proposed else ""), "",
+             "(in-memory stores, no action server).", "",
              "msgs/s counts correctly answered messages; errors are HTTP errors and wrong or empty replies; "
              "'x stock' = assistant msgs/s / stock msgs/s at the same user count; load avg = 1-minute load at the "
              "end of the level (other work on the machine shows here).", "",
@@ -286,9 +284,6 @@ def parse_args(argv=None):
     parser.add_argument("--model", type=Path, default=Path(_env("BENCH_MODEL", str(ROOT / "models" / "assistant.tar.gz"))))
     parser.add_argument("--profile", type=int, default=int(_env("BENCH_PROFILE", "0")),
                         help="seconds of py-spy sampling of rasa and the action server at 10 users (0: off)")
-    parser.add_argument("--with-proposed", action="store_true",
-                        default=_env("BENCH_WITH_PROPOSED", "") not in ("", "0"),
-                        help="run the assistant's Rasa server with the changes prototyped in bench/proposed")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away databases and the run folder")
     return parser.parse_args(argv)
 
@@ -320,7 +315,7 @@ def main(argv=None) -> None:
                 manifest = workdir / "manifest.json"
                 subprocess.run([str(RASA_BIN / "python"), "-m", "bench.seed", "create", "--prefix", prefix,
                                 "--count", str(args.identities), "--manifest", str(manifest)], cwd=ROOT, check=True)
-                stack = assistant_stack(workdir, prefix, args.model, args.with_proposed)
+                stack = assistant_stack(workdir, prefix, args.model)
             else:
                 stack = stock_stack(workdir, stock_folder)
             try:

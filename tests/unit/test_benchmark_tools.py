@@ -1,14 +1,9 @@
-"""The load benchmark's own logic, without Locust: figures, tables, reply checks, profile buckets,
-and the proposed action-reply validation (same verdicts as Rasa's, prepared once)."""
-import pytest
-from jsonschema import ValidationError
-from rasa.core.actions.action import RemoteAction
+"""The load benchmark's own logic, without Locust: figures, tables, reply checks, profile buckets."""
 
 from bench import stats
 from bench.conversations import (HealthWorker, Person, Turn, manifest_identities, name_change_and_certificate,
                                  registration_to_ticket, reply_problem, stock_small_talk)
 from bench.profile_summary import categorize, parse, summary
-from bench.proposed import action_validation
 
 
 def sample(t, ms, ok=True, error=None, last_turn=False):
@@ -108,57 +103,3 @@ def test_profile_stacks_are_bucketed_by_the_most_specific_marker():
     assert summary(counts) == {"tracker store retrieve/save (SQL + redaction)": 7,
                                "custom action calls (HTTP to the action server)": 5,
                                "NLU graph (featurizers, DIET, ResponseSelector)": 3}
-
-
-def test_the_prepared_validator_accepts_and_rejects_what_rasa_does():
-    action = RemoteAction.__new__(RemoteAction)
-    good = {"events": [{"event": "slot", "name": "nik_suffix", "value": "enc:abc"}, {"event": "active_loop", "name": None}],
-            "responses": [{"text": "Terima kasih."}]}
-    bad = {"events": [{"event": "slot", "name": 5}]}
-    original = RemoteAction._validate_action_result
-    try:
-        assert original(action, good) is True
-        with pytest.raises(ValidationError):
-            original(action, bad)
-        action_validation.install()
-        assert RemoteAction._validate_action_result(action, good) is True
-        with pytest.raises(ValidationError) as raised:
-            RemoteAction._validate_action_result(action, bad)
-        assert "Failed to validate Action server response" in raised.value.message
-    finally:
-        RemoteAction._validate_action_result = original
-
-
-def test_the_lean_redaction_gives_the_same_tracker_as_the_current_one():
-    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from bench.proposed import tracker_redaction
-    from rasa_extensions.tracker_store import redacted
-
-    tracker = DialogueStateTracker("someone", [])
-    for event in (UserUttered("kode saya 482913", {"name": "inform"}, parse_data={"text": "kode saya 482913"}),
-                  ActionExecuted("pl_verification_form"), SlotSet("pl_otp", "482913"), SlotSet("pl_token", "enc:x"),
-                  BotUttered("Terima kasih"), UserUttered("ya", {"name": "affirm"}), ActionExecuted("action_listen")):
-        tracker.update(event)
-    lean = tracker_redaction.redacted(tracker)
-    assert [e.as_dict() for e in lean.events] == [e.as_dict() for e in redacted(tracker).events]
-    assert "482913" not in str([e.as_dict() for e in lean.events])
-    assert lean.events[4] is tracker.events[4]          # events that cannot hold personal data are reused
-
-
-def test_the_event_type_table_resolves_like_rasa():
-    import rasa.shared.utils.common
-    from rasa.shared.core.events import Event, SlotSet, UserUttered
-
-    from bench.proposed import event_types
-
-    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
-    assert {"user", "slot", "action", "bot", "active_loop"} <= names
-    for name in names:
-        assert event_types.resolve_by_type(name) is Event.resolve_by_type(name)
-    assert event_types.resolve_by_type("user") is UserUttered
-    assert event_types.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
-    assert event_types.resolve_by_type("topic") is None
-    with pytest.raises(ValueError):
-        event_types.resolve_by_type("no_such_event")

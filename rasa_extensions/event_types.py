@@ -5,7 +5,6 @@ store, returned by the action server or redacted) calls `all_subclasses(Event)`,
 class tree and checks each class for abstractness: 3.5% of the Rasa server's samples under load.
 The table is built from the same walk, in the same order (first match wins, as before), and is
 rebuilt when a name is missing, so subclasses defined later are still found.
-Proposed home: `rasa_extensions/` beside the action-reply validation, installed the same way.
 """
 from __future__ import annotations
 

@@ -7,9 +7,6 @@ so on this assistant (forms: 1-3 action calls per message) that re-checking took
 the Rasa server's CPU time under load (py-spy, docs/benchmark.md). The replies are still validated
 exactly as before, against the same schema and with the same error message; only the schema check
 and the validator construction happen once per process.
-
-Proposed home: `rasa_extensions/action_validation.py`, installed from `rasa_extensions/__init__.py`
-(the package is imported by the Rasa server for the tracker store and the NLU components).
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Runs in .venv-bench (Locust, psutil); starts every Rasa-side process with the pr
 
 1. The stock bot: `rasa init --no-prompt` in var/bench/stock-rasa-<version>/, trained once, cached.
 2. Throw-away PostgreSQL databases with thousands of synthetic identities (bench.seed, Rasa venv).
-3. The full assistant on one Rasa instance in its production configuration: SQL tracker store on
+3. The full assistant on one Rasa instance, by default in its production configuration (`--stores
+   embedded`: in memory, as `make run`): SQL tracker store on
    the local PostgreSQL behind RedactingTrackerStore, Redis lock store, the action server and both
    backends on PostgreSQL. The stock bot runs as `rasa init` made it (in-memory stores).
 4. For each user count (1, 10, 50), Locust headless for warm-up + duration seconds; simulated users
@@ -152,7 +153,7 @@ def tree_rss(pid: int) -> float:
         return 0.0
 
 
-def assistant_stack(workdir: Path, prefix: str, model: Path) -> Stack:
+def assistant_stack(workdir: Path, prefix: str, model: Path, stores: str = "production") -> Stack:
     ports = {name: free_port() for name in ("registration", "certificate", "actions", "rasa")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     backends_url = f"{_env('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres').rsplit('/', 1)[0]}/{prefix}_backends"
@@ -160,16 +161,21 @@ def assistant_stack(workdir: Path, prefix: str, model: Path) -> Stack:
                REGISTRATION_URL=urls["registration"], CERTIFICATE_URL=urls["certificate"],
                REGISTRATION_PUBLIC_URL=urls["registration"], CERTIFICATE_PUBLIC_URL=urls["certificate"])
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        "# The production configuration of README 'Production configuration', on this machine.\n"
-        f'action_endpoint:\n  url: "{urls["actions"]}/webhook"\n'
-        "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n  inner:\n"
-        "    type: sql\n    dialect: postgresql\n"
-        f"    url: {_env('BENCH_POSTGRES_HOST', '127.0.0.1')}\n    port: {_env('BENCH_POSTGRES_PORT', '5432')}\n"
-        f"    db: {prefix}_rasa\n    username: {_env('BENCH_POSTGRES_USER', 'postgres')}\n"
-        "lock_store:\n  type: redis\n"
-        f"  url: {_env('BENCH_REDIS_HOST', '127.0.0.1')}\n  port: {_env('BENCH_REDIS_PORT', '6379')}\n"
-        f"  db: {_env('BENCH_REDIS_DB', '0')}\n  key_prefix: {prefix}\n")
+    action_endpoint = f'action_endpoint:\n  url: "{urls["actions"]}/webhook"\n'
+    if stores == "embedded":
+        # As `make run`: conversations and locks in the Rasa server's memory, like the stock bot's.
+        endpoints.write_text("# The embedded defaults (endpoints.yml of the repository).\n" + action_endpoint +
+                             "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n")
+    else:
+        endpoints.write_text(
+            "# The production configuration (README 'Production layout'), on this machine.\n" + action_endpoint +
+            "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n  inner:\n"
+            "    type: sql\n    dialect: postgresql\n"
+            f"    url: {_env('BENCH_POSTGRES_HOST', '127.0.0.1')}\n    port: {_env('BENCH_POSTGRES_PORT', '5432')}\n"
+            f"    db: {prefix}_rasa\n    username: {_env('BENCH_POSTGRES_USER', 'postgres')}\n"
+            "lock_store:\n  type: rasa_extensions.lock_store.AtomicRedisLockStore\n"
+            f"  url: {_env('BENCH_REDIS_HOST', '127.0.0.1')}\n  port: {_env('BENCH_REDIS_PORT', '6379')}\n"
+            f"  db: {_env('BENCH_REDIS_DB', '0')}\n  key_prefix: {prefix}\n")
     stack = Stack("assistant", workdir)
     stack.urls = urls
     for service in ("registration", "certificate"):
@@ -284,6 +290,9 @@ def parse_args(argv=None):
     parser.add_argument("--model", type=Path, default=Path(_env("BENCH_MODEL", str(ROOT / "models" / "assistant.tar.gz"))))
     parser.add_argument("--profile", type=int, default=int(_env("BENCH_PROFILE", "0")),
                         help="seconds of py-spy sampling of rasa and the action server at 10 users (0: off)")
+    parser.add_argument("--stores", choices=("production", "embedded"), default=_env("BENCH_STORES", "production"),
+                        help="the assistant's Rasa stores: PostgreSQL tracker + Redis lock (production), or in memory "
+                             "as in `make run` and the stock bot (embedded); the backends use PostgreSQL either way")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away databases and the run folder")
     return parser.parse_args(argv)
 
@@ -315,7 +324,7 @@ def main(argv=None) -> None:
                 manifest = workdir / "manifest.json"
                 subprocess.run([str(RASA_BIN / "python"), "-m", "bench.seed", "create", "--prefix", prefix,
                                 "--count", str(args.identities), "--manifest", str(manifest)], cwd=ROOT, check=True)
-                stack = assistant_stack(workdir, prefix, args.model)
+                stack = assistant_stack(workdir, prefix, args.model, args.stores)
             else:
                 stack = stock_stack(workdir, stock_folder)
             try:

@@ -282,7 +282,8 @@ class Cluster:
         process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
     def stop(self, names: Optional[Iterable[str]] = None) -> None:
-        """SIGTERM to each (nginx first: no new requests), then waits; SIGKILL after the timeout."""
+        """SIGTERM to each (the scheduler and nginx first: no new sends or requests), then waits; SIGKILL
+        after the timeout."""
         order = [SCHEDULER, "nginx", *self.rasa_names, *self.action_server_names, *BACKENDS]
         chosen = [name for name in (names or order) if name in self.processes]
         for name in chosen:

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 from indonesian_text.dates import (  # noqa: F401
     MONTHS, birth_date, indonesian_date, mentioned_date, today_in_indonesia,
 )
+from indonesian_text.entities import SUBMISSION_REFERENCE
 
-_SUBMISSION_REFERENCE = re.compile(r"\bNKS[\s-]?([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 
 _YES = {"ya", "iya", "iyaa", "y", "yes", "betul", "benar", "bener", "ok", "oke", "okay", "sip", "setuju", "boleh",
         "yup", "yoi", "siap", "lanjut", "pernah", "ada", "sedang", "lagi", "sudah", "udah", "punya"}
@@ -19,7 +19,7 @@ _NO = {"tidak", "tdk", "tak", "gak", "ga", "nggak", "ngga", "enggak", "engga", "
 
 def submission_reference(text: str) -> Optional[str]:
     """`nks-ab23cd45` or `NKS AB23CD45` -> `NKS-AB23CD45`."""
-    match = _SUBMISSION_REFERENCE.search(text or "")
+    match = SUBMISSION_REFERENCE.search(text or "")
     return f"NKS-{match.group(1).upper()}" if match else None
 
 

@@ -10,6 +10,7 @@ import functools
 from typing import Callable, TypeVar
 
 from actions.api.certificate import CertificateClient
+from actions.api.notifications import NotificationsClient
 from actions.api.registration import RegistrationClient
 
 T = TypeVar("T")
@@ -27,3 +28,8 @@ def registration_client() -> RegistrationClient:
 @functools.lru_cache(maxsize=None)
 def certificate_client() -> CertificateClient:
     return CertificateClient()
+
+
+@functools.lru_cache(maxsize=None)
+def notifications_client() -> NotificationsClient:
+    return NotificationsClient()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-import functools
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,18 +18,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.api.errors import BackendError
-from actions.api.notifications import NotificationsClient
-from actions.backend_calls import off_loop
+from actions.backend_calls import notifications_client, off_loop
 
 # Lets a bare "STOP" (NLU: cancel) after a notification mean "stop the notifications".
 RECEIVED_SLOT = "notification_received"
 # Conversations with no channel name (e.g. a replayed test tracker) share this one.
 UNKNOWN_CHANNEL = "unknown"
-
-
-@functools.lru_cache(maxsize=None)
-def notifications_client() -> NotificationsClient:
-    return NotificationsClient()
 
 
 def event_values(tracker: Tracker) -> Dict[str, Any]:

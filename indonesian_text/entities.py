@@ -65,17 +65,18 @@ def find_entities(text: str, today: dt.date, lookups: Optional[Dict[str, Sequenc
 
     for match in SUBMISSION_REFERENCE.finditer(text):
         add("submission_reference", f"NKS-{match.group(1).upper()}", match.start(), match.end())
-    for start, end, digits in _digit_runs(text):
+    digit_runs = list(_digit_runs(text))
+    for start, end, digits in digit_runs:
         if len(digits) == 16 and not text[start:end].startswith("+"):
             add("nik", digits, start, end)
-    for start, end, number in _phone_numbers(text):
+    for start, end, number in _phone_numbers(digit_runs):
         add("phone_number", number, start, end)
     for kind, pattern in DATE_PATTERNS:
         for match in pattern.finditer(text):
             value = date_from_match(kind, match, today)
             if value is not None:
                 add("date", value.isoformat(), match.start(), match.end())
-    _find_codes(text, add)
+    _find_codes(text, digit_runs, add)
     option = OPTION.match(text)
     if option and not found:
         add("option_number", str(int(option.group(1))), option.start(1), option.end(1))
@@ -92,11 +93,9 @@ def _digit_runs(text: str) -> Iterable[Tuple[int, int, str]]:
         yield match.start(), match.end(), re.sub(r"\D", "", match.group(0))
 
 
-def _phone_numbers(text: str) -> Iterable[Tuple[int, int, str]]:
+def _phone_numbers(digit_runs: Sequence[Tuple[int, int, str]]) -> Iterable[Tuple[int, int, str]]:
     """Indonesian mobile numbers in any usual spelling (0812…, +62 812…, 62812…), as E.164."""
-    if sum(c.isdigit() for c in text) < 9:
-        return
-    for start, end, digits in _digit_runs(text):
+    for start, end, digits in digit_runs:
         if not 9 <= len(digits) <= 15:
             continue
         candidate = "+" + digits if digits.startswith("62") else digits
@@ -110,9 +109,9 @@ def _phone_numbers(text: str) -> Iterable[Tuple[int, int, str]]:
             yield start, end, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _find_codes(text: str, add) -> None:
+def _find_codes(text: str, digit_runs: Sequence[Tuple[int, int, str]], add) -> None:
     """Digit runs of 4-8 digits: an OTP code or NIK digits when the message says so, else a number."""
-    for start, end, digits in _digit_runs(text):
+    for start, end, digits in digit_runs:
         if not 4 <= len(digits) <= 8:
             continue
         if OTP_WORDS.search(text):

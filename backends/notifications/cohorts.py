@@ -47,16 +47,21 @@ class _BackendClient:
         return response.json()
 
 
+def _recipient(row: dict, entities: dict) -> Recipient:
+    """A cohort row of either backend: the conversation to notify (`contact`) and what to tell it."""
+    contact = row.get("contact") or {}
+    return Recipient(channel=contact.get("channel"), conversation_id=contact.get("conversation_id"),
+                     entities=entities)
+
+
 class RegistrationCohorts(_BackendClient):
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float = 10):
         super().__init__(base_url, api_key, timeout_seconds, "registration")
 
     def appointments_on(self, date: dt.date) -> List[Recipient]:
         rows = self.get("/v1/cohorts/appointments", {"date": date.isoformat()})
-        return [Recipient(channel=(row.get("contact") or {}).get("channel"),
-                          conversation_id=(row.get("contact") or {}).get("conversation_id"),
-                          entities={"date": row["date"], "session": row["session"], "hours": row["hours"],
-                                    "site_name": row["site_name"], "site_address": row["site_address"]})
+        return [_recipient(row, {"date": row["date"], "session": row["session"], "hours": row["hours"],
+                                 "site_name": row["site_name"], "site_address": row["site_address"]})
                 for row in rows]
 
 
@@ -66,10 +71,7 @@ class CertificateCohorts(_BackendClient):
 
     def second_dose_due(self, first_dose_date: dt.date) -> List[Recipient]:
         rows = self.get("/v1/cohorts/second-dose-due", {"first_dose_date": first_dose_date.isoformat()})
-        return [Recipient(channel=(row.get("contact") or {}).get("channel"),
-                          conversation_id=(row.get("contact") or {}).get("conversation_id"),
-                          entities={"first_dose_date": row["first_dose_date"], "brand": row["brand"]})
-                for row in rows]
+        return [_recipient(row, {"first_dose_date": row["first_dose_date"], "brand": row["brand"]}) for row in rows]
 
 
 class BackendCohorts:

@@ -9,6 +9,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import backend_calls
 from actions import notifications as notification_actions
 from actions.parsing import today_in_indonesia
 from actions.vaccine_registration import FORM, SCREENING_SLOTS, ValidateVaccineRegistrationForm
@@ -36,9 +37,9 @@ def live_notifications(tmp_path, serve_app, monkeypatch):
                                   100, 9, 60, 5)
     monkeypatch.setenv("NOTIFICATIONS_URL", serve_app(create_app(settings, unused)))
     monkeypatch.setenv("NOTIFICATIONS_API_KEY", "action-test-key")
-    notification_actions.notifications_client.cache_clear()
+    backend_calls.notifications_client.cache_clear()
     yield make_session_factory(engine)
-    notification_actions.notifications_client.cache_clear()
+    backend_calls.notifications_client.cache_clear()
     engine.dispose()
 
 
@@ -115,11 +116,11 @@ def test_stop_and_start_are_stored_for_this_conversation(live_notifications):
 
 def test_preference_backend_down_apologises(monkeypatch):
     monkeypatch.setenv("NOTIFICATIONS_URL", "http://127.0.0.1:9")
-    notification_actions.notifications_client.cache_clear()
+    backend_calls.notifications_client.cache_clear()
     try:
         events, [message] = run(notification_actions.ActionNotificationOptOut(), tracker_after("cancel", "STOP"))
     finally:
-        notification_actions.notifications_client.cache_clear()
+        backend_calls.notifications_client.cache_clear()
     assert message["response"] == "utter_notification_preference_failed" and events == []
 
 

@@ -4,7 +4,9 @@
 
 Each stack is attributed to the first category whose marker appears in it (most specific first);
 idle samples (the event loop waiting in select/epoll) are reported apart so that the shares are
-of the time the process was busy.
+of the time the process was busy. Samples of other threads (the tracker and lock stores' I/O
+pools, mostly waiting for PostgreSQL and Redis) are counted apart too: the shares are of the
+main thread, the one that serves every conversation.
 """
 from __future__ import annotations
 
@@ -60,12 +62,18 @@ def summary(counts: Counter) -> Dict[str, int]:
     return dict(totals.most_common())
 
 
+def is_worker_thread(stack: str) -> bool:
+    return stack.startswith("_bootstrap (threading.py")
+
+
 def main(path: str) -> None:
     counts = parse(Path(path).read_text(errors="replace").splitlines())
-    totals = summary(counts)
+    workers = sum(count for stack, count in counts.items() if is_worker_thread(stack))
+    totals = summary(Counter({stack: count for stack, count in counts.items() if not is_worker_thread(stack)}))
     idle = totals.pop("idle (event loop waiting)", 0)
     busy = sum(totals.values()) or 1
-    print(f"{path}: {busy + idle} samples, {idle} idle; shares of the busy samples:")
+    print(f"{path}: main thread {busy + idle} samples, {idle} idle (other threads: {workers}); "
+          "shares of the main thread's busy samples:")
     for category, count in totals.items():
         print(f"  {100 * count / busy:5.1f}%  {category}")
 

@@ -15,7 +15,8 @@ Runs in .venv-bench (Locust, psutil); starts every Rasa-side process with the pr
    to results/benchmark/benchmark-<time>.{md,json} (and latest.{md,json}).
 
 Options (also from the environment, BENCH_*): --users, --duration, --warmup, --pause-min/max,
---bots, --identities, --profile SECONDS (py-spy record of the assistant's Rasa process at 10 users).
+--bots, --identities, --profile SECONDS and --profile-users N (py-spy record of the assistant's Rasa and action
+servers during the N-user level, 10 by default).
 """
 from __future__ import annotations
 
@@ -170,7 +171,7 @@ def assistant_stack(workdir: Path, prefix: str, model: Path, stores: str = "prod
         endpoints.write_text(
             "# The production configuration (README 'Production layout'), on this machine.\n" + action_endpoint +
             "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n  inner:\n"
-            "    type: sql\n    dialect: postgresql\n"
+            "    type: rasa_extensions.sql_tracker_store.IncrementalSQLTrackerStore\n    dialect: postgresql\n"
             f"    url: {_env('BENCH_POSTGRES_HOST', '127.0.0.1')}\n    port: {_env('BENCH_POSTGRES_PORT', '5432')}\n"
             f"    db: {prefix}_rasa\n    username: {_env('BENCH_POSTGRES_USER', 'postgres')}\n"
             "lock_store:\n  type: rasa_extensions.lock_store.AtomicRedisLockStore\n"
@@ -229,9 +230,9 @@ def run_level(stack: Stack, bot: str, users: int, args, workdir: Path, offsets: 
     with (workdir / f"locust-{bot}-{users}.log").open("wb") as log:
         locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            if args.profile and bot == "assistant" and users == 10:
+            if args.profile and bot == "assistant" and users == args.profile_users:
                 time.sleep(args.warmup)
-                profiler = start_profiler(stack, workdir, args.profile)
+                profiler = start_profiler(stack, workdir, args.profile, users)
             locust.wait()
         finally:
             if locust.poll() is None:
@@ -250,11 +251,11 @@ def run_level(stack: Stack, bot: str, users: int, args, workdir: Path, offsets: 
                 duration_s=args.duration, warmup_s=args.warmup, pause_s=[args.pause_min, args.pause_max])
 
 
-def start_profiler(stack: Stack, workdir: Path, seconds: int) -> List[subprocess.Popen]:
-    """py-spy samples the Rasa server and the action server while 10 users talk."""
+def start_profiler(stack: Stack, workdir: Path, seconds: int, users: int) -> List[subprocess.Popen]:
+    """py-spy samples the Rasa server and the action server during one level."""
     started = []
     for name in ("rasa", "actions"):
-        output = RESULTS / f"profile-{name}-10users.txt"
+        output = RESULTS / f"profile-{name}-{users}users.txt"
         started.append(subprocess.Popen([str(BENCH_BIN / "py-spy"), "record", "--pid", str(stack.processes[name].pid),
                                          "--duration", str(seconds), "--rate", "50", "--format", "raw",
                                          "--output", str(output), "--nonblocking"],
@@ -289,7 +290,9 @@ def parse_args(argv=None):
     parser.add_argument("--identities", type=int, default=int(_env("BENCH_IDENTITIES", "3000")))
     parser.add_argument("--model", type=Path, default=Path(_env("BENCH_MODEL", str(ROOT / "models" / "assistant.tar.gz"))))
     parser.add_argument("--profile", type=int, default=int(_env("BENCH_PROFILE", "0")),
-                        help="seconds of py-spy sampling of rasa and the action server at 10 users (0: off)")
+                        help="seconds of py-spy sampling of rasa and the action server (0: off)")
+    parser.add_argument("--profile-users", type=int, default=int(_env("BENCH_PROFILE_USERS", "10")),
+                        help="the user level during which --profile samples")
     parser.add_argument("--stores", choices=("production", "embedded"), default=_env("BENCH_STORES", "production"),
                         help="the assistant's Rasa stores: PostgreSQL tracker + Redis lock (production), or in memory "
                              "as in `make run` and the stock bot (embedded); the backends use PostgreSQL either way")

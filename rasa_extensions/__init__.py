@@ -1,14 +1,23 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and two speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and six speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
-every endpoints file, the NLU components of the model). Both keep Rasa's behaviour and were found
+every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
 by profiling the server under load (docs/benchmark.md):
 - action_validation: one prepared JSON-schema validator for action-server replies instead of a
   new, schema-checked one per reply (a third of the server's CPU under load);
-- event_types: event classes looked up by name in a table instead of a walk of all subclasses.
+- event_types: event classes looked up by name in a table instead of a walk of all subclasses;
+- slot_copy: slots copied by their attributes instead of through the pickle protocol;
+- endpoint_requests: calls to the action server on kept-alive connections, bodies encoded by ujson;
+- applied_events: a tracker's applied events remembered until its event list changes;
+- rule_keys: the rule policy's rule keys decoded once instead of at every check.
 """
-from rasa_extensions import action_validation, event_types
+from rasa_extensions import (action_validation, applied_events, endpoint_requests, event_types, rule_keys,
+                             slot_copy)
 
 action_validation.install()
+applied_events.install()
+endpoint_requests.install()
 event_types.install()
+rule_keys.install()
+slot_copy.install()

@@ -191,7 +191,8 @@ class Cluster:
             self.environments[name] = self._action_server_env()
         for index, name in enumerate(self.rasa_names):
             self.commands[name] = [str(BIN / "rasa"), "run", "--enable-api",
-                                   "--auth-token", s.secrets["RASA_AUTH_TOKEN"],
+                                   # One argument: a generated token may start with "-".
+                                   f"--auth-token={s.secrets['RASA_AUTH_TOKEN']}",
                                    "-i", "127.0.0.1", "--port", str(s.rasa_ports[index]),
                                    "--model", str(s.model), "--endpoints", str(ROOT / "cluster" / "endpoints.yml"),
                                    "--credentials", str(ROOT / "credentials.yml")]

@@ -145,11 +145,12 @@ def test_full_registration_ends_with_the_ticket(page, webchat, assistant, tmp_pa
     assert "Pendaftaran berhasil" in ticket
     assert "************0012" in ticket and "3171055306900012" not in ticket
     image = page.locator(".message--bot img").last
-    image.scroll_into_view_if_needed()
-    assert image.is_visible()
     assert "kode QR" in image.get_attribute("alt")
     assert "/v1/tickets/qr.png?code=" in image.get_attribute("src")
+    # An image still loading has no size and so is not "visible": wait for it first (on a busy machine).
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    image.scroll_into_view_if_needed()
+    assert image.is_visible()
     video = page.locator(".message--bot a[target=_blank]").filter(has_text="https://").last
     assert video.get_attribute("href").startswith("https://") and "noopener" in video.get_attribute("rel")
     assert page.locator(".message--error").count() == 0

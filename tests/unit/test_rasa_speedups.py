@@ -71,3 +71,117 @@ def test_the_event_type_table_resolves_like_rasa():
     assert event_types.resolve_by_type("topic") is None
     with pytest.raises(ValueError):
         event_types.resolve_by_type("no_such_event")
+
+
+def test_slots_are_copied_exactly_as_copy_copy_did_for_every_slot_of_the_domain():
+    import copy
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.slots import Slot
+
+    import rasa_extensions  # noqa: F401 - installs the speed-ups
+    from rasa_extensions.slot_copy import copy_slot
+
+    assert Slot.__copy__ is copy_slot
+    domain = Domain.load("domain")
+    assert len({type(slot) for slot in domain.slots}) >= 3
+    for slot in domain.slots:
+        slot.value = ["nilai"] if slot.type_name == "list" else slot.value
+        reducer = slot.__reduce_ex__(4)   # what copy.copy did: rebuild from __reduce_ex__(4)
+        before = copy._reconstruct(slot, None, *reducer)
+        after = copy.copy(slot)
+        assert type(after) is type(slot) and after is not slot
+        assert vars(after) == vars(before)
+        after.value = "lain"
+        assert slot.value != "lain"
+
+
+def _replies_of_every_event_type_and_broken_ones():
+    """Valid replies with one event of each type Rasa's schema names, and broken variants of each."""
+    import datetime
+
+    from rasa.shared.core import events as rasa_events
+
+    samples = [
+        rasa_events.UserUttered("halo", intent={"name": "greet", "confidence": 0.9}, entities=[{"entity": "nik", "value": "1"}]),
+        rasa_events.BotUttered("Halo", data={"buttons": [{"title": "Ya", "payload": "/affirm"}]}),
+        rasa_events.SlotSet("nik_suffix", "enc:abc"), rasa_events.SlotSet("ready", True), rasa_events.SlotSet("n", None),
+        rasa_events.Restarted(), rasa_events.AllSlotsReset(), rasa_events.ReminderScheduled("EXTERNAL_x", datetime.datetime(2026, 11, 24, 9, 0)),
+        rasa_events.ReminderCancelled(name="r1"), rasa_events.ActionReverted(), rasa_events.UserUtteranceReverted(),
+        rasa_events.FollowupAction("action_x"), rasa_events.ConversationPaused(), rasa_events.ConversationResumed(),
+        rasa_events.ActionExecuted("action_y", policy="RulePolicy", confidence=1.0),
+        rasa_events.ActiveLoop("form_x"), rasa_events.ActiveLoop(None), rasa_events.LoopInterrupted(True),
+        rasa_events.ActionExecutionRejected("action_z"), rasa_events.SessionStarted(),
+        rasa_events.AgentUttered("hai"), rasa_events.EntitiesAdded([{"entity": "date", "value": "2026-11-24"}]),
+        rasa_events.DefinePrevUserUtteredFeaturization(True),
+    ]
+    good = [{"events": [event.as_dict()], "responses": [{"text": "Baik."}]} for event in samples]
+    good += [{"events": [event.as_dict() for event in samples]}, {}, {"events": []}, {"responses": []}]
+    broken = [{"events": "bukan daftar"}, {"events": [5]}, {"events": [{"name": "x"}]}, {"events": [{"event": 3}]},
+              {"events": [{"event": "tidak_ada"}]}, {"responses": "x"}, {"responses": [3]}, "bukan objek",
+              {"events": [{"event": "slot", "name": 5}]}, {"events": [{"event": "user", "timestamp": "kemarin"}]},
+              {"events": [{"event": "action", "name": 7}]}, {"events": [{"event": "slot", "metadata": []}]}]
+    for reply in good[: len(samples)]:
+        event = dict(reply["events"][0])
+        for key in list(event):
+            if key != "event":
+                broken.append({"events": [dict(event, **{key: 12345})]})
+                broken.append({"events": [dict(event, **{key: ["daftar"]})]})
+    return good, broken
+
+
+def test_checking_each_event_against_the_schema_of_its_name_gives_the_full_schemas_verdict():
+    good, broken = _replies_of_every_event_type_and_broken_ones()
+    reference = action_validation._validator()
+    assert all(reference.is_valid(reply) for reply in good)
+    assert sum(not reference.is_valid(reply) for reply in broken) >= 40
+    for reply in good + broken:
+        assert action_validation.is_valid_by_event_name(reply) == reference.is_valid(reply), reply
+
+
+def test_remembered_applied_events_equal_rasas_after_every_kind_of_change():
+    import random
+
+    from rasa.shared.core import events as rasa_events
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    import rasa_extensions  # noqa: F401 - installs the speed-ups
+    from rasa_extensions import applied_events as memo
+
+    assert DialogueStateTracker.applied_events is memo.applied_events
+    rasas = memo._rasas_applied_events
+    generator = random.Random(7)
+    makers = [lambda: rasa_events.ActionExecuted("action_listen"), lambda: rasa_events.UserUttered("halo"),
+              lambda: rasa_events.ActionExecuted("form_x"), lambda: rasa_events.ActiveLoop("form_x"),
+              lambda: rasa_events.ActiveLoop(None), lambda: rasa_events.ActionReverted(),
+              lambda: rasa_events.UserUtteranceReverted(), lambda: rasa_events.Restarted(),
+              lambda: rasa_events.SessionStarted(), lambda: rasa_events.SlotSet("x", generator.random()),
+              lambda: rasa_events.BotUttered("hai")]
+    for _ in range(30):
+        tracker = DialogueStateTracker("u", [])
+        for _ in range(40):
+            tracker.update(generator.choice(makers)())
+            first = tracker.applied_events()
+            assert first == rasas(tracker)
+            first.append("caller's change")                      # callers get their own list
+            assert tracker.applied_events() == rasas(tracker)
+        replaced = DialogueStateTracker("u", [])
+        changed = list(tracker.events)
+        changed[len(changed) // 2] = rasa_events.Restarted()          # same length and last event
+        replaced.events = type(tracker.events)(changed)
+        replaced.__dict__[memo._MEMO] = tracker.__dict__[memo._MEMO]   # e.g. a shallow copy, new list
+        assert replaced.applied_events() == rasas(replaced)
+
+
+def test_rule_keys_are_decoded_once_to_what_json_gives():
+    import json
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    import rasa_extensions  # noqa: F401 - installs the speed-ups
+    from rasa_extensions.rule_keys import rule_key_to_state
+
+    key = json.dumps([{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
+                      {"slots": {"pl_verified": [1.0]}, "active_loop": {"name": "form_x"}}])
+    assert RulePolicy._rule_key_to_state(key) == json.loads(key)
+    assert RulePolicy._rule_key_to_state(key) is rule_key_to_state(key)   # decoded once

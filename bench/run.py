@@ -297,6 +297,8 @@ def parse_args(argv=None):
                         help="the assistant's Rasa stores: PostgreSQL tracker + Redis lock (production), or in memory "
                              "as in `make run` and the stock bot (embedded); the backends use PostgreSQL either way")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away databases and the run folder")
+    parser.add_argument("--label", default=_env("BENCH_LABEL", "benchmark"),
+                        help="results file name: <label>-<time>.{md,json}; only the default label updates latest.*")
     return parser.parse_args(argv)
 
 
@@ -347,7 +349,7 @@ def main(argv=None) -> None:
             subprocess.run([str(RASA_BIN / "python"), "-m", "bench.seed", "drop", "--prefix", prefix], cwd=ROOT)
     text = report(results, args, started)
     print("\n" + text)
-    for name in (f"benchmark-{started}", "latest"):
+    for name in [f"{args.label}-{started}"] + (["latest"] if args.label == "benchmark" else []):
         (RESULTS / f"{name}.md").write_text(text)
         (RESULTS / f"{name}.json").write_text(json.dumps({"started": started, "results": results}, indent=2))
     if not args.keep:

@@ -1,5 +1,5 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and six speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and eight speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
@@ -10,14 +10,20 @@ by profiling the server under load (docs/benchmark.md):
 - slot_copy: slots copied by their attributes instead of through the pickle protocol;
 - endpoint_requests: calls to the action server on kept-alive connections, bodies encoded by ujson;
 - applied_events: a tracker's applied events remembered until its event list changes;
-- rule_keys: the rule policy's rule keys decoded once instead of at every check.
+- rule_keys: the rule policy's rule keys decoded once instead of at every check;
+- graph_plans: the model's graph run from an execution plan made once per set of targets,
+  instead of a new dask graph and schedule at every run;
+- message_parsing: the NLU graph in its own thread, off the event loop, and the parse of a
+  repeated impersonal text ("ya", "1", "Vaksin") reused.
 """
-from rasa_extensions import (action_validation, applied_events, endpoint_requests, event_types, rule_keys,
-                             slot_copy)
+from rasa_extensions import (action_validation, applied_events, endpoint_requests, event_types, graph_plans,
+                             message_parsing, rule_keys, slot_copy)
 
 action_validation.install()
 applied_events.install()
 endpoint_requests.install()
 event_types.install()
+graph_plans.install()
+message_parsing.install()
 rule_keys.install()
 slot_copy.install()

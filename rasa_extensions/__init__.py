@@ -1,9 +1,10 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and eight speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and nine speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
 by profiling the server under load (docs/benchmark.md):
+- action_domain: custom-action calls carry the domain's forms and slots, not its responses;
 - action_validation: one prepared JSON-schema validator for action-server replies instead of a
   new, schema-checked one per reply (a third of the server's CPU under load);
 - event_types: event classes looked up by name in a table instead of a walk of all subclasses;
@@ -16,9 +17,10 @@ by profiling the server under load (docs/benchmark.md):
 - message_parsing: the NLU graph in its own thread, off the event loop, and the parse of a
   repeated impersonal text ("ya", "1", "Vaksin") reused.
 """
-from rasa_extensions import (action_validation, applied_events, endpoint_requests, event_types, graph_plans,
-                             message_parsing, rule_keys, slot_copy)
+from rasa_extensions import (action_domain, action_validation, applied_events, endpoint_requests, event_types,
+                             graph_plans, message_parsing, rule_keys, slot_copy)
 
+action_domain.install()
 action_validation.install()
 applied_events.install()
 endpoint_requests.install()

@@ -43,10 +43,19 @@ def live_registration(tmp_path, serve_app, monkeypatch):  # noqa: F811
 
 
 @functools.lru_cache(maxsize=None)
-def rasa_domain() -> dict:
+def full_rasa_domain() -> dict:
+    """The whole domain, responses included (what the Rasa server renders)."""
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(ROOT / "domain")).as_dict()
+
+
+@functools.lru_cache(maxsize=None)
+def rasa_domain() -> dict:
+    """The domain as the Rasa server sends it to the action server (rasa_extensions/action_domain.py)."""
+    from rasa_extensions.action_domain import action_server_domain
+
+    return action_server_domain(full_rasa_domain())
 
 
 def form_tracker(form: str, requested_slot: str, text: str, slots: dict, intent: str = "inform",

@@ -20,7 +20,7 @@ from backends.notifications.services import is_opted_out, recipient_hash
 from backends.registration.orm import Appointment
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import NotificationSettings, ServiceSettings
-from tests.actions.conftest import form_tracker, rasa_domain
+from tests.actions.conftest import form_tracker, full_rasa_domain, rasa_domain
 
 SIGNING_KEY = b"action-test-notifications"
 
@@ -73,7 +73,7 @@ def test_reminder_renders_tomorrows_appointment_and_marks_the_conversation():
     assert message["when"].startswith("besok, ") and str(tomorrow.year) in message["when"]
     assert (message["site_name"], message["hours"], message["session"]) == ("Puskesmas Tebet", "08.00-12.00", "pagi")
     assert events == [{"event": "slot", "name": "notification_received", "value": True, "timestamp": None}]
-    text = rasa_domain()["responses"]["utter_notification_appointment_tomorrow"][0]["text"]
+    text = full_rasa_domain()["responses"]["utter_notification_appointment_tomorrow"][0]["text"]
     assert "KTP" in text and "tiket saya" in text and "Balas STOP untuk berhenti menerima notifikasi" in text
 
 
@@ -105,7 +105,7 @@ def test_stop_and_start_are_stored_for_this_conversation(live_notifications):
     assert message["response"] == "utter_notification_opted_out"
     assert opted_out(live_notifications, "whatsapp", "6281200000001")
     assert not opted_out(live_notifications, "rest", "6281200000001")  # another channel, another conversation
-    text = rasa_domain()["responses"]["utter_notification_opted_out"][0]["text"]
+    text = full_rasa_domain()["responses"]["utter_notification_opted_out"][0]["text"]
     assert "mulai notifikasi" in text  # the confirmation says how to undo it
 
     _, [message] = run(notification_actions.ActionNotificationOptIn(),

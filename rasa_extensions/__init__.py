@@ -1,5 +1,5 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and nine speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and eleven speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
@@ -11,6 +11,9 @@ by profiling the server under load (docs/benchmark.md):
 - slot_copy: slots copied by their attributes instead of through the pickle protocol;
 - endpoint_requests: calls to the action server on kept-alive connections, bodies encoded by ujson;
 - applied_events: a tracker's applied events remembered until its event list changes;
+- past_states: a tracker's past states remembered until its event list changes (the rule policy
+  featurizes the same conversation twice per prediction);
+- rule_matching: the rules applicable at a turn remembered per (turn index, state);
 - rule_keys: the rule policy's rule keys decoded once instead of at every check;
 - graph_plans: the model's graph run from an execution plan made once per set of targets,
   instead of a new dask graph and schedule at every run;
@@ -18,7 +21,8 @@ by profiling the server under load (docs/benchmark.md):
   repeated impersonal text ("ya", "1", "Vaksin") reused.
 """
 from rasa_extensions import (action_domain, action_validation, applied_events, endpoint_requests, event_types,
-                             graph_plans, message_parsing, rule_keys, slot_copy)
+                             graph_plans, message_parsing, past_states, rule_keys, rule_matching,
+                             slot_copy)
 
 action_domain.install()
 action_validation.install()
@@ -27,5 +31,7 @@ endpoint_requests.install()
 event_types.install()
 graph_plans.install()
 message_parsing.install()
+past_states.install()
 rule_keys.install()
+rule_matching.install()
 slot_copy.install()

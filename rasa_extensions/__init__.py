@@ -1,5 +1,5 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and eleven speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and twelve speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
@@ -9,6 +9,7 @@ by profiling the server under load (docs/benchmark.md):
   new, schema-checked one per reply (a third of the server's CPU under load);
 - event_types: event classes looked up by name in a table instead of a walk of all subclasses;
 - slot_copy: slots copied by their attributes instead of through the pickle protocol;
+- domain_checks: `Domain.is_empty()` against one empty domain made once, not one per message;
 - endpoint_requests: calls to the action server on kept-alive connections, bodies encoded by ujson;
 - applied_events: a tracker's applied events remembered until its event list changes;
 - past_states: a tracker's past states remembered until its event list changes (the rule policy
@@ -20,13 +21,14 @@ by profiling the server under load (docs/benchmark.md):
 - message_parsing: the NLU graph in its own thread, off the event loop, and the parse of a
   repeated impersonal text ("ya", "1", "Vaksin") reused.
 """
-from rasa_extensions import (action_domain, action_validation, applied_events, endpoint_requests, event_types,
-                             graph_plans, message_parsing, past_states, rule_keys, rule_matching,
+from rasa_extensions import (action_domain, action_validation, applied_events, domain_checks, endpoint_requests,
+                             event_types, graph_plans, message_parsing, past_states, rule_keys, rule_matching,
                              slot_copy)
 
 action_domain.install()
 action_validation.install()
 applied_events.install()
+domain_checks.install()
 endpoint_requests.install()
 event_types.install()
 graph_plans.install()

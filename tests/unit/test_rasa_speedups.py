@@ -185,3 +185,18 @@ def test_rule_keys_are_decoded_once_to_what_json_gives():
                       {"slots": {"pl_verified": [1.0]}, "active_loop": {"name": "form_x"}}])
     assert RulePolicy._rule_key_to_state(key) == json.loads(key)
     assert RulePolicy._rule_key_to_state(key) is rule_key_to_state(key)   # decoded once
+
+
+def test_is_empty_answers_as_rasa_does():
+    from pathlib import Path
+
+    from rasa.shared.core.domain import Domain
+
+    import rasa_extensions  # noqa: F401 - installs the speed-ups
+    from rasa_extensions import domain_checks
+
+    assert Domain.is_empty is domain_checks.is_empty
+    assert Domain.empty().is_empty() is True
+    assert Domain.from_dict({}).is_empty() is True
+    assert Domain.load(str(Path(__file__).resolve().parents[2] / "domain")).is_empty() is False
+    assert Domain.from_dict({"intents": ["greet"]}).is_empty() is False

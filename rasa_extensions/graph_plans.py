@@ -53,9 +53,8 @@ def run(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None,
         plan = plans[key] = execution_plan(self, run_targets)
 
     outputs: Dict[Text, Any] = {}
-    node_names = {name for name, _, _ in plan}
     for input_name, input_value in (inputs or {}).items():
-        if isinstance(input_value, str) and input_value in node_names:
+        if isinstance(input_value, str) and any(input_value == name for name, _, _ in plan):
             raise GraphRunError(
                 f"Input value '{input_value}' clashes with a node name. Make sure "
                 f"that none of the input names passed to the `run` method are the "

@@ -65,9 +65,7 @@ def may_hold_personal_data(text: Text) -> bool:
     return len(_DIGIT.findall(text)) > MAX_CACHED_DIGITS
 
 
-def is_reusable(text: Text, parse_data: Dict[Text, Any]) -> bool:
-    if may_hold_personal_data(text):
-        return False
+def has_only_impersonal_entities(parse_data: Dict[Text, Any]) -> bool:
     return all(entity.get(ENTITY_ATTRIBUTE_TYPE) in IMPERSONAL_ENTITIES
                for entity in parse_data.get(ENTITIES) or [])
 
@@ -81,11 +79,12 @@ class ParseCache:
         self.misses = 0
         self._parses: "OrderedDict[Text, Dict[Text, Any]]" = OrderedDict()
 
-    @staticmethod
-    def key(message: UserMessage, only_output_properties: bool) -> Optional[Text]:
+    def key(self, message: UserMessage, only_output_properties: bool) -> Optional[Text]:
+        """The text to look the parse up by, or None when this message's parse is never kept."""
         text = message.text
         # All properties (Rasa's /model/parse with emulation) include the message id and metadata.
-        if not only_output_properties or not isinstance(text, str) or may_hold_personal_data(text):
+        if (self.capacity == 0 or not only_output_properties or not isinstance(text, str)
+                or may_hold_personal_data(text)):
             return None
         return text
 
@@ -105,7 +104,8 @@ class ParseCache:
         return copy.deepcopy(parse_data)
 
     def put(self, key: Text, parse_data: Dict[Text, Any]) -> None:
-        if self.capacity == 0 or not is_reusable(key, parse_data):
+        """Keeps the parse of a text `key()` accepted, unless it found personal or dated values."""
+        if not has_only_impersonal_entities(parse_data):
             return
         self._parses[key] = copy.deepcopy(parse_data)
         self._parses.move_to_end(key)
@@ -131,7 +131,7 @@ async def parse_message(self: MessageProcessor, message: UserMessage,
         parse_data = await self.http_interpreter.parse(message)
     else:
         cache = parse_cache(self)
-        key = cache.key(message, only_output_properties) if cache.capacity else None
+        key = cache.key(message, only_output_properties)
         parse_data = cache.get(key) if key is not None else None
         if parse_data is None:
             if tracker is None:

@@ -8,8 +8,8 @@ states, and the second pass only differs in how the featurizer then edits the la
 Under load that featurization was 16% of the Rasa server's main thread (docs/benchmark.md).
 
 The states are a function of the tracker's events (they are rebuilt from them by replay), the
-domain and the three arguments, so they are kept with the event list object, its length and its
-last event, compared by identity (as `applied_events` does): any appended or replaced event
+domain and the three arguments, so they are kept until the event list changes
+(`tracker_memo.event_list_memo`, as for `applied_events`): any appended or replaced event
 recomputes them with Rasa's own code. Callers edit the states they get (the featurizer deletes
 the last turn's text or intent), so each call gets its own copy of the dictionaries.
 """
@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional, Text
 
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_extensions.tracker_memo import event_list_memo
 
 _rasas_past_states = DialogueStateTracker.past_states
 _MEMO = "_past_states_memo"
@@ -32,17 +34,13 @@ def copy_states(states: List[State]) -> List[State]:
 def past_states(self: DialogueStateTracker, domain: Domain, omit_unset_slots: bool = False,
                 ignore_rule_only_turns: bool = False,
                 rule_only_data: Optional[Dict[Text, Any]] = None) -> List[State]:
-    events = self.events
-    last = events[-1] if events else None
+    memo = event_list_memo(self, _MEMO)
     key = (id(domain), bool(omit_unset_slots), bool(ignore_rule_only_turns), id(rule_only_data))
-    memo = self.__dict__.get(_MEMO)
-    if memo is None or memo[0] is not events or memo[1] != len(events) or memo[2] is not last:
-        memo = self.__dict__[_MEMO] = (events, len(events), last, {})
-    remembered = memo[3].get(key)
+    remembered = memo.get(key)
     if remembered is None or remembered[0] is not domain or remembered[1] is not rule_only_data:
         states = _rasas_past_states(self, domain, omit_unset_slots=omit_unset_slots,
                                     ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
-        remembered = memo[3][key] = (domain, rule_only_data, copy_states(states))
+        remembered = memo[key] = (domain, rule_only_data, copy_states(states))
     return copy_states(remembered[2])
 
 

@@ -13,14 +13,15 @@ the same result as Rasa's filter. Two limits keep it exact and private:
   remembered with the text replaced by a placeholder, which is exact because a rule compares only
   the features it names and none names a text; a table with a rule on a text (end-to-end rules)
   has such states checked as Rasa does;
-- an entry is used only while it was computed over every key the table has now (rules are only
-  added while the policy trains); at most MAX_REMEMBERED_STATES entries per table.
+- a table's answers are computed over the keys it had when first seen and are dropped when it
+  gains a key (rules are only added while the policy trains); at most MAX_REMEMBERED_STATES
+  answers per table.
 Narrowing stops once no key is left, or past the longest rule (where every key is applicable),
 where Rasa's loop went on through the whole conversation without changing the result.
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Set, Text
+from typing import Dict, FrozenSet, List, Set, Text, Tuple
 
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.constants import USER
@@ -29,8 +30,6 @@ from rasa.shared.nlu.constants import TEXT
 
 MAX_REMEMBERED_STATES = 20_000
 _MEMO = "_applicable_rule_keys"
-
-
 _SOME_TEXT = "<a user's text>"
 
 
@@ -55,7 +54,7 @@ class _RuleTable:
         # A rule compares only the features it names; unless one names a user's text, a text's
         # value cannot change which rules match, only whether there is one.
         self.names_text = any(TEXT in (state.get(USER) or {}) for states in rules for state in states)
-        self.remembered: Dict = {}
+        self.remembered: Dict[Tuple[int, FrozenSet], FrozenSet[Text]] = {}
 
 
 def _table(policy: RulePolicy, lookup: Dict[Text, Text], all_keys: Set[Text]) -> _RuleTable:
@@ -66,17 +65,17 @@ def _table(policy: RulePolicy, lookup: Dict[Text, Text], all_keys: Set[Text]) ->
     return table
 
 
-def _applicable_keys(policy: RulePolicy, table: _RuleTable, all_keys: Set[Text], turn_index: int,
-                     state: State) -> FrozenSet[Text]:
-    remembered = table.remembered
+def _applicable_keys(policy: RulePolicy, table: _RuleTable, turn_index: int, state: State) -> FrozenSet[Text]:
+    """The table's keys applicable at this turn (computed over all of them, so that intersecting
+    with any subset of the table gives what filtering that subset would)."""
     key = (turn_index, frozen_state(state))
-    entry = remembered.get(key)
-    if entry is None or not all_keys <= entry[0]:
-        applicable = frozenset(rule for rule in all_keys if policy._is_rule_applicable(rule, turn_index, state))
-        if len(remembered) >= MAX_REMEMBERED_STATES:
-            remembered.clear()
-        entry = remembered[key] = (frozenset(all_keys), applicable)
-    return entry[1]
+    applicable = table.remembered.get(key)
+    if applicable is None:
+        applicable = frozenset(rule for rule in table.keys if policy._is_rule_applicable(rule, turn_index, state))
+        if len(table.remembered) >= MAX_REMEMBERED_STATES:
+            table.remembered.clear()
+        table.remembered[key] = applicable
+    return applicable
 
 
 def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:
@@ -90,9 +89,9 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[S
             if table.names_text:
                 possible_keys = {rule for rule in possible_keys if self._is_rule_applicable(rule, index, state)}
             else:
-                possible_keys &= _applicable_keys(self, table, all_keys, index, without_text(state))
+                possible_keys &= _applicable_keys(self, table, index, without_text(state))
         else:
-            possible_keys &= _applicable_keys(self, table, all_keys, index, state)
+            possible_keys &= _applicable_keys(self, table, index, state)
     return possible_keys
 
 

@@ -1,5 +1,5 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and twelve speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and fourteen speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
@@ -16,14 +16,20 @@ by profiling the server under load (docs/benchmark.md):
   featurizes the same conversation twice per prediction);
 - rule_matching: the rules applicable at a turn remembered per (turn index, state);
 - rule_keys: the rule policy's rule keys decoded once instead of at every check;
+- tracker_copy: a tracker copied from its state instead of by replaying its conversation (before
+  every action and every form validation);
+- tracker_state: `current_state()` copies the active loop by a walk that knows JSON's types,
+  not by `dataclasses.asdict` (every custom-action call serializes the tracker);
 - graph_plans: the model's graph run from an execution plan made once per set of targets,
   instead of a new dask graph and schedule at every run;
 - message_parsing: the NLU graph in its own thread, off the event loop, and the parse of a
   repeated impersonal text ("ya", "1", "Vaksin") reused.
 """
+import logging
+
 from rasa_extensions import (action_domain, action_validation, applied_events, domain_checks, endpoint_requests,
                              event_types, graph_plans, message_parsing, past_states, rule_keys, rule_matching,
-                             slot_copy)
+                             slot_copy, tracker_copy, tracker_state)
 
 action_domain.install()
 action_validation.install()
@@ -37,3 +43,9 @@ past_states.install()
 rule_keys.install()
 rule_matching.install()
 slot_copy.install()
+tracker_copy.install()
+tracker_state.install()
+
+if tracker_copy.self_check_enabled():
+    logging.getLogger(__name__).info(
+        "self-check on (RASA_EXTENSIONS_SELF_CHECK): copied and retrieved trackers are compared with Rasa's replay")

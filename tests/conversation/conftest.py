@@ -10,3 +10,5 @@ def assistant(tmp_path_factory):
         yield running.start()
     finally:
         running.stop()
+    # Every conversation of the session ran with the trackers compared with Rasa's own replay.
+    assert running.self_check_failures() == []

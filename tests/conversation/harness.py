@@ -18,6 +18,8 @@ from tests.service.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+SELF_CHECK_ON = "self-check on"
+SELF_CHECK_MESSAGE = "self-check failed"
 MODEL = ROOT / "models" / "assistant.tar.gz"
 START_TIMEOUT_SECONDS = 180
 
@@ -33,7 +35,8 @@ class RunningAssistant:
                         REGISTRATION_URL=self.urls["registration"], CERTIFICATE_URL=self.urls["certificate"],
                         REGISTRATION_PUBLIC_URL=self.urls["registration"],
                         CERTIFICATE_PUBLIC_URL=self.urls["certificate"], PYTHONUNBUFFERED="1",
-                        NOTIFICATIONS_URL=self.urls["notifications"], RASA_URL=self.urls["rasa"])
+                        NOTIFICATIONS_URL=self.urls["notifications"], RASA_URL=self.urls["rasa"],
+                        RASA_EXTENSIONS_SELF_CHECK="1")
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -44,8 +47,12 @@ class RunningAssistant:
         subprocess.run([sys.executable, "-m", "backends.manage", "init"], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
         endpoints = self.workdir / "endpoints.yml"
+        # The production tracker store on SQLite, with every kept or copied tracker compared with
+        # Rasa's own replay (rasa_extensions/tracker_copy.py); `self_check_failures` reads the verdict.
         endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n'
-                             "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n")
+                             "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n"
+                             "  inner:\n    type: rasa_extensions.sql_tracker_store.IncrementalSQLTrackerStore\n"
+                             f"    dialect: sqlite\n    db: {self.workdir / 'trackers.sqlite3'}\n")
         commands = {
             "registration": [str(BIN / "uvicorn"), "--factory", "backends.registration.api:create_app",
                              "--host", "127.0.0.1", "--port", str(self.ports["registration"]), "--ws", "none", "--no-access-log"],
@@ -104,6 +111,13 @@ class RunningAssistant:
         for name in list(self.processes):
             if self.processes[name].poll() is None:
                 self.stop_process(name)
+
+    def self_check_failures(self) -> List[str]:
+        """The Rasa server's self-check lines; raises if the self-check was not on."""
+        log = self.log_path("rasa").read_text(errors="replace")
+        if SELF_CHECK_ON not in log:
+            raise RuntimeError("the Rasa server ran without RASA_EXTENSIONS_SELF_CHECK")
+        return [line for line in log.splitlines() if SELF_CHECK_MESSAGE in line]
 
     def say(self, sender: str, text: str) -> List[dict]:
         """Sends one user message over the REST channel; returns the bot's messages."""

@@ -18,6 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from rasa_extensions.sql_tracker_store import IncrementalSQLTrackerStore, StoredRow, StoredSession
+from rasa_extensions import tracker_copy
 
 DOMAIN = Domain.from_dict({"intents": ["greet", "inform"],
                            "slots": {"name": {"type": "text", "mappings": [{"type": "custom"}]}}})
@@ -57,6 +58,10 @@ async def take_turn(store, sender_id: str, events: List[Event]) -> None:
     await store.save(tracker)
 
 
+def differences(ours: DialogueStateTracker, rasas: DialogueStateTracker) -> list:
+    return tracker_copy.differences(ours, rasas, identical_events=False)
+
+
 def dump(tracker: DialogueStateTracker) -> list:
     return [event.as_dict() for event in tracker.events] if tracker else None
 
@@ -80,8 +85,9 @@ def test_the_same_conversation_as_rasa_turn_after_turn_and_across_sessions(store
         run(take_turn(incremental, "ours", events))
         expected = dump(run(rasa_store.retrieve("rasa")))
         assert dump(run(incremental.retrieve("ours"))) == expected, f"after step {number}"
-        # and Rasa's own store reads what ours wrote
+        # and Rasa's own store reads what ours wrote, into the same tracker state (slots, loop, ...)
         assert dump(run(rasa_store.retrieve("ours"))) == expected, f"after step {number}"
+        assert differences(run(incremental.retrieve("ours")), run(rasa_store.retrieve("ours"))) == []
     assert run(incremental.retrieve("ours")).get_slot("name") == "akhir"
     assert dump(run(incremental.retrieve_full_tracker("ours"))) == dump(run(rasa_store.retrieve_full_tracker("rasa")))
 
@@ -97,8 +103,38 @@ def test_a_conversation_continued_on_another_server_loses_and_repeats_nothing(st
         expected = dump(run(rasa_store.retrieve("rasa")))
         assert dump(run(server_a.retrieve("shared"))) == expected, f"server A after step {number}"
         assert dump(run(server_b.retrieve("shared"))) == expected, f"server B after step {number}"
+        for server in (server_a, server_b):
+            assert differences(run(server.retrieve("shared")), run(rasa_store.retrieve("shared"))) == []
     stored = run(rasa_store.retrieve_full_tracker("shared"))
     assert len(stored.events) == sum(len(events) for events in script)
+
+
+def test_what_a_turn_does_to_a_retrieved_tracker_stays_out_of_the_next_retrieve(stores):
+    rasa_store, (incremental, _) = stores
+    run(take_turn(incremental, "ours", turn("halo", 10)))
+    first = run(incremental.retrieve("ours"))
+    kept = incremental._replayed["ours"].tracker
+    assert first is not kept and first.events is not kept.events
+    first.slots["name"].value = "diubah tanpa event"           # a turn edits its tracker...
+    first.update(SlotSet("name", "belum disimpan"))            # ...and adds events it never saves
+    again = run(incremental.retrieve("ours"))
+    assert again.get_slot("name") == "halo" and len(again.events) == 5
+    assert differences(again, run(rasa_store.retrieve("ours"))) == []
+    run(take_turn(incremental, "ours", turn("lagi", 20)))
+    latest = run(incremental.retrieve("ours"))                  # the kept tracker takes the new rows
+    assert incremental._replayed["ours"].tracker is kept and len(kept.events) == 10
+    assert differences(latest, run(rasa_store.retrieve("ours"))) == []
+
+
+def test_a_new_domain_drops_the_kept_trackers(stores):
+    _, (incremental, _) = stores
+    run(take_turn(incremental, "ours", turn("halo", 10)))
+    run(incremental.retrieve("ours"))
+    assert "ours" in incremental._replayed
+    incremental.domain = Domain.from_dict({"slots": {"name": {"type": "text", "mappings": [{"type": "custom"}]},
+                                                     "umur": {"type": "float", "mappings": [{"type": "custom"}]}}})
+    assert incremental._replayed == {}
+    assert {"name", "umur"} <= set(run(incremental.retrieve("ours")).slots)
 
 
 def test_a_tracker_that_does_not_continue_the_stored_rows_is_saved_by_rasas_rule(stores):
@@ -161,7 +197,7 @@ def test_forgotten_conversations_are_read_again(database_url):
         for at in (10, 20, 30):
             for sender in ("a", "b"):   # each turn evicts the other conversation
                 run(take_turn(tiny, sender, turn(f"{sender}{at}", at)))
-        assert len(tiny._sessions) == 1
+        assert len(tiny._sessions) == 1 and set(tiny._replayed) <= set(tiny._sessions)
         for sender in ("a", "b"):
             assert dump(run(tiny.retrieve(sender))) == dump(run(rasa_store.retrieve(sender)))
             assert len(run(rasa_store.retrieve(sender)).events) == 15

@@ -1,5 +1,5 @@
 """Code that runs inside the Rasa server (not the action server): privacy-preserving tracker
-storage, the atomic Redis lock store, NLU components, and fourteen speed-ups of Rasa 3.6 itself.
+storage, the atomic Redis lock store, NLU components, and fifteen speed-ups of Rasa 3.6 itself.
 
 The speed-ups are installed whenever Rasa loads anything of this package (the tracker store of
 every endpoints file, the NLU components of the model). All keep Rasa's behaviour and were found
@@ -20,6 +20,8 @@ by profiling the server under load (docs/benchmark.md):
   every action and every form validation);
 - tracker_state: `current_state()` copies the active loop by a walk that knows JSON's types,
   not by `dataclasses.asdict` (every custom-action call serializes the tracker);
+- response_variation: the one response variation that fits is taken without a random draw
+  (numpy's generator releases the GIL, and the main thread waits to get it back);
 - graph_plans: the model's graph run from an execution plan made once per set of targets,
   instead of a new dask graph and schedule at every run;
 - message_parsing: the NLU graph in its own thread, off the event loop, and the parse of a
@@ -28,8 +30,8 @@ by profiling the server under load (docs/benchmark.md):
 import logging
 
 from rasa_extensions import (action_domain, action_validation, applied_events, domain_checks, endpoint_requests,
-                             event_types, graph_plans, message_parsing, past_states, rule_keys, rule_matching,
-                             slot_copy, tracker_copy, tracker_state)
+                             event_types, graph_plans, message_parsing, past_states, response_variation, rule_keys,
+                             rule_matching, slot_copy, tracker_copy, tracker_state)
 
 action_domain.install()
 action_validation.install()
@@ -40,6 +42,7 @@ event_types.install()
 graph_plans.install()
 message_parsing.install()
 past_states.install()
+response_variation.install()
 rule_keys.install()
 rule_matching.install()
 slot_copy.install()

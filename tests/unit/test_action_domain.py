@@ -71,3 +71,53 @@ def test_every_form_validation_action_sees_the_same_slots_as_with_the_full_domai
         assert validator.domain_slots(sent), f"{validator.name()} validates no slot"
         checked += 1
     assert checked >= 9
+
+
+def test_a_call_equals_rasas_for_trackers_of_every_kind_of_event(domain):
+    import random
+
+    from rasa.shared.core import events as rasa_events
+
+    from tests.unit.test_past_states import random_events
+
+    generator = random.Random(3)
+    makers = random_events(domain, generator)
+    action = RemoteAction("validate_vaccine_registration_form", EndpointConfig("http://actions.test/webhook"))
+    for _conversation in range(20):
+        tracker = DialogueStateTracker("pengguna", domain.slots)
+        for _step in range(generator.randint(1, 40)):
+            tracker.update(generator.choice(makers)())
+            if generator.random() < 0.2:   # Rasa re-binds a logged event's metadata and timestamp
+                event = generator.choice(list(tracker.events))
+                event.metadata = {**event.metadata, "model_id": "m1"}
+                event.timestamp = generator.random()
+            ours = action._action_call_format(tracker, domain)
+            rasas = action_domain._rasas_action_call_format(action, tracker, domain)
+            rasas["domain"] = action_domain.action_server_domain(rasas["domain"])
+            assert ours == rasas
+    assert isinstance(rasa_events.SlotSet("a", 1).as_dict(), dict)
+
+
+def test_the_self_check_reports_a_remembered_event_dict_that_went_stale(monkeypatch, caplog):
+    import logging
+
+    from rasa.shared.core import events as rasa_events
+
+    from rasa_extensions import event_dicts, tracker_copy
+
+    event = rasa_events.BotUttered("Halo", data={"buttons": []})
+    first = event_dicts.event_dict(event)
+    assert event_dicts.event_dict(event) is first             # remembered
+    event.text = "Halo lagi"                                    # re-bound: made again
+    assert event_dicts.event_dict(event)["text"] == "Halo lagi"
+    monkeypatch.setenv(tracker_copy.SELF_CHECK_VARIABLE, "1")
+    key = id(event)
+    reference, attributes, made = event_dicts._remembered[key]
+    event_dicts._remembered[key] = (reference, attributes, dict(made, text="basi"))
+    with caplog.at_level(logging.ERROR, logger=event_dicts.__name__):
+        assert event_dicts.event_dict(event)["text"] == "Halo lagi"
+    assert "self-check failed" in caplog.text
+    del event
+    import gc
+    gc.collect()
+    assert key not in event_dicts._remembered                   # forgotten with its event

@@ -80,7 +80,7 @@ class ChatUser(HttpUser):
                 return  # a wrong answer ends the conversation, as it would for a real user
 
     def _say(self, sender: str, flow: str, turn: Turn, last: bool) -> bool:
-        text, problem = turn.text, None
+        text, problem, wrong_reply = turn.text, None, None
         if turn.otp_for:
             text = self._latest_code(turn.otp_for)
             if text is None:
@@ -94,13 +94,16 @@ class ChatUser(HttpUser):
                 else:
                     try:
                         problem = reply_problem(turn, response.json())
+                        if problem:   # what the bot said instead (synthetic seed data, for the log)
+                            wrong_reply = " | ".join(m.get("text") or "" for m in response.json())[:300]
                     except ValueError:
                         problem = "reply is not JSON"
                 if problem:
                     response.failure(problem)
         elapsed_ms = (time.perf_counter() - started) * 1000
         SAMPLES.write(json.dumps({"t": started_at, "ms": round(elapsed_ms, 2), "ok": problem is None,
-                                  "error": problem, "flow": flow, "last_turn": last}) + "\n")
+                                  "error": problem, "flow": flow, "last_turn": last,
+                                  **({"reply": wrong_reply, "sent": turn.text} if wrong_reply else {})}) + "\n")
         return problem is None
 
     def _latest_code(self, phone: str):

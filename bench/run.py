@@ -242,8 +242,11 @@ def run_level(stack: Stack, bot: str, users: int, args, workdir: Path, offsets: 
         for process in profiler:
             process.wait()
     window_start = launched + args.warmup
-    figures = stats.summarize(stats.read_samples(samples) if samples.exists() else [], window_start,
-                              window_start + args.duration)
+    read = stats.read_samples(samples) if samples.exists() else []
+    figures = stats.summarize(read, window_start, window_start + args.duration)
+    # What the bot said instead, for the first few wrong replies (the seed's synthetic identities).
+    figures["wrong_replies"] = [{key: sample.get(key) for key in ("error", "sent", "reply")}
+                                for sample in read if sample.get("reply")][:5]
     used = Path(str(samples) + ".used.json")
     if used.exists():
         offsets.update(json.loads(used.read_text()))

@@ -15,17 +15,13 @@ that needs more (a third-party action reading `responses`, say) gets the whole d
       send_full_domain: true
 
 Rasa's own `enable_selective_domain` / `send_domain` settings still decide whether a domain is
-sent at all. The call is otherwise Rasa's, with the tracker's events as dicts remembered per event
-(rasa_extensions/event_dicts.py).
+sent at all.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, Text
 
-import rasa
 from rasa.core.actions.action import RemoteAction
-
-from rasa_extensions.event_dicts import action_tracker_state
 
 ACTION_SERVER_DOMAIN_KEYS = ("forms", "slots")
 SEND_FULL_DOMAIN = "send_full_domain"
@@ -38,19 +34,11 @@ def action_server_domain(domain: Dict[Text, Any]) -> Dict[Text, Any]:
 
 
 def _action_call_format(self: RemoteAction, tracker, domain) -> Dict[Text, Any]:
-    """Rasa 3.6's call (tracker state with all events, Rasa's version, the domain when Rasa's
-    selective-domain rule sends one), with the events' dicts remembered (event_dicts.py) and the
-    action server's part of the domain."""
-    call = {
-        "next_action": self._name,
-        "sender_id": tracker.sender_id,
-        "tracker": action_tracker_state(tracker),
-        "version": rasa.__version__,
-    }
-    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
-        endpoint = self.action_endpoint
-        full_wanted = bool(endpoint is not None and endpoint.kwargs.get(SEND_FULL_DOMAIN, False))
-        call["domain"] = domain.as_dict() if full_wanted else action_server_domain(domain.as_dict())
+    call = _rasas_action_call_format(self, tracker, domain)
+    endpoint = self.action_endpoint
+    full_wanted = bool(endpoint is not None and endpoint.kwargs.get(SEND_FULL_DOMAIN, False))
+    if "domain" in call and not full_wanted:
+        call["domain"] = action_server_domain(call["domain"])
     return call
 
 

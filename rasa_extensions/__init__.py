@@ -51,4 +51,5 @@ tracker_state.install()
 
 if tracker_copy.self_check_enabled():
     logging.getLogger(__name__).info(
-        "self-check on (RASA_EXTENSIONS_SELF_CHECK): copied and retrieved trackers are compared with Rasa's replay")
+        f"{tracker_copy.SELF_CHECK_ON} ({tracker_copy.SELF_CHECK_VARIABLE}): copied and retrieved trackers are "
+        "compared with Rasa's replay")

@@ -228,7 +228,7 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
                                    len(session.rows), session.rows[-1].id)
         elif kept.row_count < len(session.rows):
             new_rows = session.rows[kept.row_count:]
-            for event in deserialise_events([ujson.loads(row.data) for row in new_rows]):
+            for event in deserialise_events(_decoded(new_rows)):
                 kept.tracker.update(event)
             kept.row_count, kept.last_row_id = len(session.rows), new_rows[-1].id
         if self._capacity and sender_id in self._sessions:
@@ -236,7 +236,7 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         return kept.tracker
 
     def _tracker_from_rows(self, sender_id: Text, rows: Sequence[StoredRow]) -> DialogueStateTracker:
-        return DialogueStateTracker.from_dict(sender_id, [ujson.loads(row.data) for row in rows], self.domain.slots)
+        return DialogueStateTracker.from_dict(sender_id, _decoded(rows), self.domain.slots)
 
     def _forget(self, sender_id: Text) -> None:
         self._sessions.pop(sender_id, None)
@@ -264,6 +264,11 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             forgotten, _ = self._sessions.popitem(last=False)
             self._replayed.pop(forgotten, None)
         return session
+
+
+def _decoded(rows: Sequence[StoredRow]) -> List[Dict[Text, Any]]:
+    """The events of stored rows, as the dicts Rasa deserialises."""
+    return [ujson.loads(row.data) for row in rows]
 
 
 def _row_values(sender_id: Text, event) -> Dict[Text, Any]:

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 SELF_CHECK_VARIABLE = "RASA_EXTENSIONS_SELF_CHECK"
 SELF_CHECK_MESSAGE = "self-check failed"
+SELF_CHECK_ON = "self-check on"   # logged once at start-up when the self-check is enabled
 
 _rasas_copy = DialogueStateTracker.copy
 _rasas_temporary_tracker = FormAction._temporary_tracker

@@ -14,12 +14,11 @@ from typing import Dict, List
 
 import requests
 
+from rasa_extensions.tracker_copy import SELF_CHECK_MESSAGE, SELF_CHECK_ON, SELF_CHECK_VARIABLE
 from tests.service.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SELF_CHECK_ON = "self-check on"
-SELF_CHECK_MESSAGE = "self-check failed"
 MODEL = ROOT / "models" / "assistant.tar.gz"
 START_TIMEOUT_SECONDS = 180
 
@@ -36,7 +35,7 @@ class RunningAssistant:
                         REGISTRATION_PUBLIC_URL=self.urls["registration"],
                         CERTIFICATE_PUBLIC_URL=self.urls["certificate"], PYTHONUNBUFFERED="1",
                         NOTIFICATIONS_URL=self.urls["notifications"], RASA_URL=self.urls["rasa"],
-                        RASA_EXTENSIONS_SELF_CHECK="1")
+                        **{SELF_CHECK_VARIABLE: "1"})
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -116,7 +115,7 @@ class RunningAssistant:
         """The Rasa server's self-check lines; raises if the self-check was not on."""
         log = self.log_path("rasa").read_text(errors="replace")
         if SELF_CHECK_ON not in log:
-            raise RuntimeError("the Rasa server ran without RASA_EXTENSIONS_SELF_CHECK")
+            raise RuntimeError(f"the Rasa server ran without {SELF_CHECK_VARIABLE}")
         return [line for line in log.splitlines() if SELF_CHECK_MESSAGE in line]
 
     def say(self, sender: str, text: str) -> List[dict]:

@@ -2,7 +2,6 @@
 (vaccination status, NIK correction escalation)."""
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any, Dict, List, Text
 
@@ -87,7 +86,7 @@ class ActionPlRoute(Action):
         dispatcher.utter_message(response="utter_pl_anything_else")
 
     async def _escalate_nik(self, token: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
-        day = dt.date.today().isoformat()
+        day = parsing.today_in_indonesia().isoformat()
         request_id = uuid.uuid5(ESCALATION_NAMESPACE, f"{tracker.sender_id}:nik:{day}").hex
         escalation = await off_loop(certificate_client().escalate, token, "nik_correction",
                                     "NIK pada sertifikat/akun dilaporkan salah atau disalahgunakan (melalui chatbot).",

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import requests
 from sqlalchemy import create_engine, text
 
+from backends.shared.clock import today_wib
 from tests.conversation.harness import texts
 
 SCREENING_QUESTIONS = 7
@@ -150,10 +151,12 @@ def test_slot_taken_meanwhile_offers_the_remaining_ones(assistant):
     assistant.say(user, "1")
     engine = create_engine(f"sqlite:///{assistant.workdir / 'data' / 'registration.sqlite3'}")
     with engine.begin() as connection:
+        # The first slot offered: the backend offers from tomorrow in WIB (UTC+7), so SQLite's UTC
+        # date('now') named a slot never offered between 17:00 and 24:00 UTC.
         connection.execute(text(
             "UPDATE slots SET booked = capacity WHERE id = (SELECT s.id FROM slots s JOIN sites t ON t.id = s.site_id "
-            "WHERE t.code = 'BDG-01' AND s.booked < s.capacity AND s.date > date('now') ORDER BY s.date, s.session "
-            "LIMIT 1)"))
+            "WHERE t.code = 'BDG-01' AND s.booked < s.capacity AND s.date > :today ORDER BY s.date, s.session "
+            "LIMIT 1)"), {"today": today_wib().isoformat()})
     engine.dispose()
     reply = texts(assistant.say(user, "ya"))
     assert "baru saja penuh" in reply and "1. " in reply

@@ -3,7 +3,7 @@
 Buttons whose payload is an intent (`/register_vaccine`) are menus that start a flow. A value typed
 outside any form (intent `inform`) comes to ActionRouteTypedValue (rule in data/rules/general.yml):
 a menu number replays the chosen payload as the user's message, so the flow starts exactly as if
-the button had been pressed, on every channel; a submission reference goes to its status; anything
+the button had been pressed, on every channel; a submission reference is replayed as a request for its status; anything
 else is told that no question is pending and gets the menu.
 Buttons whose payload is a plain answer ("ya") are handled inside forms (actions/forms.py).
 """
@@ -13,7 +13,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, UserUttered
+from rasa_sdk.events import ActionExecuted, EventType, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
@@ -77,7 +77,11 @@ class ActionRouteTypedValue(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         if next(tracker.get_latest_entity_values("submission_reference"), None):
-            return [FollowupAction("action_submission_status")]
+            # As if the user had asked for the status with it: the rule for check_submission_status
+            # looks it up and then listens (a FollowupAction left the rules with no next step, and
+            # the core fallback spoke after the answer).
+            return as_users_turn(tracker, tracker.latest_message.get("text") or "", "check_submission_status",
+                                 tracker.latest_message.get("entities") or [])
         buttons = [b for b in buttons_shown_before_latest_message(tracker)
                    if _INTENT_PAYLOAD.match(str(b.get("payload", "")))]
         number = typed_number(tracker)
@@ -90,11 +94,14 @@ class ActionRouteTypedValue(Action):
             # The same buttons again, so that the next number still refers to them.
             dispatcher.utter_message(response="utter_option_not_in_menu", options=len(buttons), buttons=buttons)
             return []
-        choice = number
-        payload = str(buttons[choice - 1]["payload"])
-        intent = _INTENT_PAYLOAD.match(payload).group(1)
-        # As if the button had been pressed: a new user turn with that intent.
-        return [ActionExecuted("action_listen"),
-                UserUttered(payload, parse_data={"intent": {"name": intent, "confidence": 1.0}, "entities": [],
-                                                 "text": payload},
-                            input_channel=tracker.get_latest_input_channel())]
+        payload = str(buttons[number - 1]["payload"])
+        # As if the button had been pressed.
+        return as_users_turn(tracker, payload, _INTENT_PAYLOAD.match(payload).group(1), [])
+
+
+def as_users_turn(tracker: Tracker, text: str, intent: str, entities: List[Dict[str, Any]]) -> List[EventType]:
+    """A new user turn with a sure intent, so that the dialogue rules of that intent take it from here."""
+    return [ActionExecuted("action_listen"),
+            UserUttered(text, parse_data={"intent": {"name": intent, "confidence": 1.0}, "entities": entities,
+                                          "text": text},
+                        input_channel=tracker.get_latest_input_channel())]

@@ -85,7 +85,12 @@ def test_a_number_under_a_yes_no_question_is_that_answer():
     assert button_answer(tracker_after(YES_NO, "ya dong")) is None
 
 
-def test_a_reference_typed_on_its_own_goes_to_the_submission_status():
-    tracker = tracker_after([], "NKS-AB23CD45", [{"entity": "submission_reference", "value": "NKS-AB23CD45"}])
-    messages, events = run(tracker)
-    assert messages == [] and events == [{"event": "followup", "name": "action_submission_status", "timestamp": None}]
+def test_a_reference_typed_on_its_own_is_replayed_as_a_status_request_with_it():
+    entities = [{"entity": "submission_reference", "value": "NKS-AB23CD45"}]
+    messages, events = run(tracker_after([], "NKS-AB23CD45", entities))
+    assert messages == []
+    assert [e["event"] for e in events] == ["action", "user"]
+    assert events[0]["name"] == "action_listen"
+    assert events[1]["text"] == "NKS-AB23CD45" and events[1]["input_channel"] == "rest"
+    assert events[1]["parse_data"]["intent"] == {"name": "check_submission_status", "confidence": 1.0}
+    assert events[1]["parse_data"]["entities"] == entities

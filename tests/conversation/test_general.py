@@ -29,6 +29,7 @@ def test_submission_status_over_the_whole_stack(assistant):
     assert "nomor referensi" in asked.lower()
     answer = texts(assistant.say(user, submission.reference))
     assert submission.reference in answer and "sedang diverifikasi" in answer
+    assert "belum memahami" not in answer   # the answer ends the turn: no fallback after it
 
 
 def test_a_bare_reference_is_looked_up_whatever_its_characters(assistant):
@@ -37,6 +38,7 @@ def test_a_bare_reference_is_looked_up_whatever_its_characters(assistant):
     assistant.say(user, "cek status pengajuan")
     answer = texts(assistant.say(user, "NKS-S3E6WX8J"))
     assert "tidak ditemukan" in answer and "NKS-S3E6WX8J" in answer
+    assert "belum memahami" not in answer
 
 
 def test_unknown_reference_is_answered_politely(assistant):

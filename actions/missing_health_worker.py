@@ -12,7 +12,8 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import off_loop, registration_client
-from actions.sealing import seal, unseal
+from actions.sealing import seal, unsealed_text
+from privacy.masking import mask_nik, mask_phone
 from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
 
 FORM = "missing_health_worker_form"
@@ -23,27 +24,19 @@ FIELDS = {  # slot -> backend field name, in the order they are asked and listed
     "submission_facility": "facility",
     "submission_phone": "phone",
 }
-SEALED_FIELDS = ("submission_nik", "submission_phone")  # personal data kept out of the tracker store
+# Personal data kept out of the tracker store (the profession is a fixed word, stored as it is).
+SEALED_FIELDS = ("submission_nik", "submission_name", "submission_facility", "submission_phone")
 FIELD_LABELS = ("NIK", "Nama lengkap", "Profesi", "Fasilitas kesehatan", "Nomor HP")
 PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
 FLOW_SLOTS = [*FIELDS, "submission_confirmed", "submission_field_to_fix", "submission_outcome", INVALID_ANSWERS_SLOT]
 SUBMISSION_NAMESPACE = uuid.UUID("5d1c7f0e-8a44-4c3f-b0f6-0c9c2f4e7d11")
 
 
-def mask_nik(nik: str) -> str:
-    return "*" * (len(nik) - 4) + nik[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:6] + "*" * (len(phone) - 9) + phone[-3:]
-
-
 def _clear(tracker: Tracker, slot: str) -> str:
-    value = tracker.get_slot(slot)
-    return unseal(value) if slot in SEALED_FIELDS else value
+    return (unsealed_text(tracker, slot) if slot in SEALED_FIELDS else tracker.get_slot(slot)) or ""
 
 
-async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
     """Validates one field with the backend's rules and stores the normalized value."""
     try:
         normalized = await off_loop(registration_client().check_submission_field, FIELDS[slot], str(value))
@@ -55,7 +48,7 @@ async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher) -> D
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")
         return {slot: None}
-    return {slot: seal(normalized) if slot in SEALED_FIELDS else normalized}
+    return {slot: seal(tracker, slot, normalized) if slot in SEALED_FIELDS else normalized}
 
 
 class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
@@ -72,24 +65,25 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
         return slots
 
     async def validate_submission_nik(self, value, dispatcher, tracker, domain):
-        return await _checked("submission_nik", value, dispatcher)
+        return await _checked("submission_nik", value, dispatcher, tracker)
 
     async def validate_submission_name(self, value, dispatcher, tracker, domain):
-        return await _checked("submission_name", value, dispatcher)
+        return await _checked("submission_name", value, dispatcher, tracker)
 
     async def validate_submission_profession(self, value, dispatcher, tracker, domain):
         number = parsing.choice_number(str(value), len(PROFESSIONS))
-        return await _checked("submission_profession", PROFESSIONS[number - 1] if number else value, dispatcher)
+        return await _checked("submission_profession", PROFESSIONS[number - 1] if number else value, dispatcher,
+                              tracker)
 
     async def validate_submission_facility(self, value, dispatcher, tracker, domain):
-        return await _checked("submission_facility", value, dispatcher)
+        return await _checked("submission_facility", value, dispatcher, tracker)
 
     async def validate_submission_phone(self, value, dispatcher, tracker, domain):
         phone = parsing.typed_phone(tracker.latest_message, str(value))
         if phone is None:
             dispatcher.utter_message(response="utter_phone_not_recognised")
             return {"submission_phone": None}
-        return await _checked("submission_phone", phone, dispatcher)
+        return await _checked("submission_phone", phone, dispatcher, tracker)
 
     async def validate_submission_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                             domain: DomainDict) -> Dict[Text, Any]:
@@ -149,8 +143,8 @@ class ActionAskSubmissionConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(
             response="utter_ask_submission_confirmed", masked_nik=mask_nik(_clear(tracker, "submission_nik")),
-            name=tracker.get_slot("submission_name"), profession=tracker.get_slot("submission_profession"),
-            facility=tracker.get_slot("submission_facility"),
+            name=_clear(tracker, "submission_name"), profession=tracker.get_slot("submission_profession"),
+            facility=_clear(tracker, "submission_facility"),
             masked_phone=mask_phone(_clear(tracker, "submission_phone")))
         return []
 

@@ -1,6 +1,7 @@
 """Pulling values out of what users type (yes/no, dates, list choices, reference numbers)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Optional, Sequence
 
@@ -8,6 +9,7 @@ from typing import Optional, Sequence
 from indonesian_text.dates import (  # noqa: F401
     MONTHS, birth_date, indonesian_date, mentioned_date, today_in_indonesia,
 )
+from indonesian_text.digits import digit_runs, only_digits, single_code  # noqa: F401
 from indonesian_text.entities import SUBMISSION_REFERENCE
 
 
@@ -21,6 +23,13 @@ def submission_reference(text: str) -> Optional[str]:
     """`nks-ab23cd45` or `NKS AB23CD45` -> `NKS-AB23CD45`."""
     match = SUBMISSION_REFERENCE.search(text or "")
     return f"NKS-{match.group(1).upper()}" if match else None
+
+
+def iso_date(text: Optional[str]) -> Optional["dt.date"]:
+    try:
+        return dt.date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[bool]:
@@ -56,20 +65,20 @@ def mentioned_session(text: str, sessions: Sequence[str]) -> Optional[str]:
     return found[0] if len(found) == 1 else None
 
 
-def only_digits(text: str) -> str:
-    return re.sub(r"\D", "", text or "")
-
-
 # Longest phone number as people type it ("+62 812-3456-7890"); a longer answer is a sentence.
 MAX_PHONE_TEXT = 30
 
 
 def typed_phone(latest_message: dict, answer: str) -> Optional[str]:
     """The phone number in the user's answer: the NLU's `phone_number` entity (E.164) when it found
-    exactly one, else the answer itself if it is short enough to be a number (the backend checks it),
-    else None: a sentence without a recognisable mobile number."""
-    found = {e.get("value") for e in latest_message.get("entities") or [] if e.get("entity") == "phone_number"}
+    exactly one, else the one digit run of a short answer (the backend checks it), else None: a
+    sentence without a recognisable mobile number. Runs are read with the rule the redaction uses."""
+    found = {e.get("value") for e in latest_message.get("entities") or []
+             if e.get("entity") == "phone_number" and isinstance(e.get("value"), str)}
     if len(found) == 1:
         return found.pop()
-    answer = (answer or "").strip()
-    return answer if len(answer) <= MAX_PHONE_TEXT else None
+    answer = answer if isinstance(answer, str) else ""
+    runs = digit_runs(answer)
+    if len(answer.strip()) > MAX_PHONE_TEXT or len(runs) != 1:
+        return None
+    return ("+" if runs[0].plus else "") + runs[0].digits

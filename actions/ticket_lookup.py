@@ -15,7 +15,7 @@ from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, res
 from actions.tickets import send_ticket
 
 FORM = "ticket_lookup_form"
-FLOW_SLOTS = ["nik_suffix", "birth_date", "target_match", "target_id", INVALID_ANSWERS_SLOT]
+FLOW_SLOTS = [*identification.IDENTIFICATION_SLOTS, INVALID_ANSWERS_SLOT]
 
 
 class ValidateTicketLookupForm(PatientFormValidationAction):
@@ -24,17 +24,20 @@ class ValidateTicketLookupForm(PatientFormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> List[Text]:
-        if tracker.get_slot("target_match") == "none":
-            return []
-        return ["nik_suffix", "birth_date"] if tracker.get_slot("target_match") == "ambiguous" else ["nik_suffix"]
+        match = tracker.get_slot("target_match")
+        return [] if match in ("none", "throttled") else identification.identification_slots(tracker, match)
 
     async def validate_nik_suffix(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
-        return await identification.validate_nik_suffix(value, dispatcher)
+        return await identification.validate_nik_suffix(value, dispatcher, tracker)
 
     async def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
         return await identification.validate_birth_date(value, dispatcher, tracker)
+
+    async def validate_nik_full(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        return await identification.validate_nik_full(value, dispatcher, tracker)
 
 
 class ActionStartTicketLookup(Action):
@@ -52,7 +55,8 @@ class ActionShowTicket(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         target_id = identification.identified_target(tracker)
         if target_id is None:
-            dispatcher.utter_message(response="utter_nik_not_on_list_for_ticket")
+            if tracker.get_slot("target_match") != "throttled":  # the throttle already said why
+                dispatcher.utter_message(response="utter_nik_not_on_list_for_ticket")
             return reset_slots(FLOW_SLOTS)
         try:
             appointment = await off_loop(registration_client().active_appointment, target_id)

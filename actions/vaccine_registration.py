@@ -32,7 +32,7 @@ SCREENING_SLOTS = {
     "screening_chronic_or_autoimmune": "chronic_or_autoimmune",
     "screening_immunosuppressed": "immunosuppressed",
 }
-REQUIRED_SLOTS = ["is_health_worker", "nik_suffix", "birth_date", "site_confirmed", "site_choice",
+REQUIRED_SLOTS = ["is_health_worker", "nik_suffix", "birth_date", "nik_full", "site_confirmed", "site_choice",
                   *SCREENING_SLOTS, "slot_choice", "booking_confirmed"]
 STATE_SLOTS = ["registration_outcome", "target_match", "target_id", "site_id", "site_name", "site_address",
                "site_regency", "offered_sites", "offered_slots", "chosen_slot", "screening_advice",
@@ -69,9 +69,8 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
                              domain: DomainDict) -> List[Text]:
         if tracker.get_slot("registration_outcome"):
             return []  # decided: the form ends and action_finish_vaccine_registration speaks
-        slots = list(REQUIRED_SLOTS)
-        if tracker.get_slot("target_match") != "ambiguous":
-            slots.remove("birth_date")
+        asked = identification.identification_slots(tracker, tracker.get_slot("target_match"))
+        slots = [s for s in REQUIRED_SLOTS if s not in identification.IDENTIFICATION_SLOTS or s in asked]
         if tracker.get_slot("site_confirmed") is not False:
             slots.remove("site_choice")
         return slots
@@ -88,17 +87,26 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
 
     async def validate_nik_suffix(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
-        slots = await identification.validate_nik_suffix(value, dispatcher)
-        if slots.get("target_match") == "none":
-            slots["registration_outcome"] = "no_match"
-        elif slots.get("target_match") == "unique":
-            slots.update(await self._after_identification(slots["target_id"], dispatcher))
-        return slots
+        return await self._identified(await identification.validate_nik_suffix(value, dispatcher, tracker),
+                                      dispatcher)
 
     async def validate_birth_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
-        slots = await identification.validate_birth_date(value, dispatcher, tracker)
-        if slots.get("target_id") is not None:
+        return await self._identified(await identification.validate_birth_date(value, dispatcher, tracker),
+                                      dispatcher)
+
+    async def validate_nik_full(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        return await self._identified(await identification.validate_nik_full(value, dispatcher, tracker),
+                                      dispatcher)
+
+    async def _identified(self, slots: Dict[Text, Any], dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        """After an identification answer: the outcome when nobody matched, the site when someone did."""
+        if slots.get("target_match") == "none":
+            slots["registration_outcome"] = "no_match"
+        elif slots.get("target_match") == "throttled":
+            slots["registration_outcome"] = "throttled"
+        elif slots.get("target_match") == "unique":
             slots.update(await self._after_identification(slots["target_id"], dispatcher))
         return slots
 
@@ -111,7 +119,7 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
             worker = await off_loop(client.health_worker, target_id)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
-            return {"nik_suffix": None, "birth_date": None, "target_id": None, "target_match": None}
+            return {name: None for name in identification.IDENTIFICATION_SLOTS}
         dispatcher.utter_message(response="utter_health_worker_found", name=worker.name, facility=worker.facility)
         site = worker.assigned_site
         return {"site_id": site.id, "site_name": site.name, "site_address": site.address,

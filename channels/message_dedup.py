@@ -19,10 +19,10 @@ import time
 from collections import OrderedDict
 from typing import Callable, Optional
 
-from backends.shared.privacy import RedactingFilter
+from privacy.logs import install_log_redaction
 
 log = logging.getLogger(__name__)
-log.addFilter(RedactingFilter())
+install_log_redaction()
 
 DEFAULT_CAPACITY = 10_000
 DEFAULT_TTL_SECONDS = 24 * 60 * 60

@@ -33,13 +33,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from backends.shared.privacy import RedactingFilter, mask_phone
+from privacy.logs import install_log_redaction
+from privacy.masking import mask_phone
 from channels import whatsapp_messages as formats
 from channels.message_dedup import message_ids_seen
 from channels.whatsapp_cloud_api import DEFAULT_GRAPH_API_URL, CloudApiClient, log_delivery_failure
 
 log = logging.getLogger(__name__)
-log.addFilter(RedactingFilter())
+install_log_redaction()
 
 CHANNEL_NAME = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"

@@ -20,6 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import phonenumbers
 
 from indonesian_text.dates import DATE_PATTERNS, date_from_match
+from indonesian_text.digits import DigitRun, digit_runs as _all_digit_runs
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,6 @@ class Entity:
 
 
 SUBMISSION_REFERENCE = re.compile(r"\bNKS[\s-]?([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
-# Digits with the separators people type between groups: "3171 0553 0690 0012", "0812-3456-7890".
-DIGIT_RUN = re.compile(r"(?<![\w+])\+?\d(?:[ .\-]?\d)*(?![\w])")
 OTP_WORDS = re.compile(r"\b(otp|kode|kodenya|code|verifikasi|token)\b", re.IGNORECASE)
 NIK_WORDS = re.compile(r"\b(nik|ktp|nomor induk|digit|belakang|belakangnya|terakhir)\b", re.IGNORECASE)
 OPTION = re.compile(r"^\s*(?:(?:no|nomor|nomer|pilih|pilihan|opsi|angka|yang|yg)\.?\s*)*(?:ke\s*-?\s*)?(\d{1,2})\s*[.)]?\s*"
@@ -65,9 +64,11 @@ def find_entities(text: str, today: dt.date, lookups: Optional[Dict[str, Sequenc
 
     for match in SUBMISSION_REFERENCE.finditer(text):
         add("submission_reference", f"NKS-{match.group(1).upper()}", match.start(), match.end())
-    digit_runs = list(_digit_runs(text))
-    for start, end, digits in digit_runs:
-        if len(digits) == 16 and not text[start:end].startswith("+"):
+    # Digits with the separators people type between groups ("3171 0553 0690 0012", "0812 - 3456 - 7890"):
+    # the same rule the privacy redaction hides them with.
+    digit_runs = _all_digit_runs(text)
+    for start, end, digits, plus in digit_runs:
+        if len(digits) == 16 and not plus:
             add("nik", digits, start, end)
     for start, end, number in _phone_numbers(digit_runs):
         add("phone_number", number, start, end)
@@ -88,14 +89,9 @@ def find_entities(text: str, today: dt.date, lookups: Optional[Dict[str, Sequenc
     return sorted(found, key=lambda e: e.start)
 
 
-def _digit_runs(text: str) -> Iterable[Tuple[int, int, str]]:
-    for match in DIGIT_RUN.finditer(text):
-        yield match.start(), match.end(), re.sub(r"\D", "", match.group(0))
-
-
-def _phone_numbers(digit_runs: Sequence[Tuple[int, int, str]]) -> Iterable[Tuple[int, int, str]]:
+def _phone_numbers(digit_runs: Sequence[DigitRun]) -> Iterable[Tuple[int, int, str]]:
     """Indonesian mobile numbers in any usual spelling (0812…, +62 812…, 62812…), as E.164."""
-    for start, end, digits in digit_runs:
+    for start, end, digits, _plus in digit_runs:
         if not 9 <= len(digits) <= 15:
             continue
         candidate = "+" + digits if digits.startswith("62") else digits
@@ -109,9 +105,9 @@ def _phone_numbers(digit_runs: Sequence[Tuple[int, int, str]]) -> Iterable[Tuple
             yield start, end, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _find_codes(text: str, digit_runs: Sequence[Tuple[int, int, str]], add) -> None:
+def _find_codes(text: str, digit_runs: Sequence[DigitRun], add) -> None:
     """Digit runs of 4-8 digits: an OTP code or NIK digits when the message says so, else a number."""
-    for start, end, digits in digit_runs:
+    for start, end, digits, _plus in digit_runs:
         if not 4 <= len(digits) <= 8:
             continue
         if OTP_WORDS.search(text):

@@ -10,6 +10,9 @@
 Rasa saves the tracker at the end of each turn, after the actions have used the user's message,
 so redacting at save time hides the OTP, NIK and phone numbers without hiding them from the
 turn that needs them. Event brokers attached to the inner store see the redacted events too.
+What is kept is decided in one place, the `privacy` package (default-deny for slots, answers to
+personal questions not stored, numbers hidden in every other message). Loading this store also
+installs the log redaction in the Rasa server (`privacy.logs`).
 """
 from __future__ import annotations
 
@@ -24,7 +27,11 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_extensions.redaction import redact_event
+from privacy.events import EventRedactor
+from privacy.logs import install_log_redaction
+
+
+install_log_redaction()
 
 
 class RedactingTrackerStore(TrackerStore):
@@ -58,9 +65,11 @@ class RedactingTrackerStore(TrackerStore):
         return await self._inner.exists(conversation_id)
 
 
-# Only user messages and slot events can carry personal data; every other event is kept as it is
-# (re-creating all events at every save cost 7-11 ms per message on a long conversation).
-_MAY_CARRY_PERSONAL_DATA = frozenset({"user", "slot"})
+# The events that can carry personal data (or tell the redactor which question is open); every other
+# event is kept as it is (re-creating all events at every save cost 7-11 ms per message on a long
+# conversation).
+_MAY_CARRY_PERSONAL_DATA = frozenset({"user", "slot", "entities", "reminder", "active_loop", "restart",
+                                      "session_started"})
 
 
 def redacted(tracker: DialogueStateTracker) -> DialogueStateTracker:
@@ -70,13 +79,14 @@ def redacted(tracker: DialogueStateTracker) -> DialogueStateTracker:
     a shallow copy with a new event list is enough; `tracker.copy()` would replay every event of
     the conversation into fresh slots at each save (2% of the server's CPU under load)."""
     clean = copy.copy(tracker)
-    clean.events = deque((_redacted(event) for event in tracker.events), maxlen=tracker.events.maxlen)
+    redactor = EventRedactor()
+    clean.events = deque((_redacted(redactor, event) for event in tracker.events), maxlen=tracker.events.maxlen)
     return clean
 
 
-def _redacted(event: Event) -> Event:
+def _redacted(redactor: EventRedactor, event: Event) -> Event:
     if event.type_name not in _MAY_CARRY_PERSONAL_DATA:
         return event
     data = event.as_dict()
-    clean = redact_event(data)
+    clean = redactor.redact(data)
     return event if clean == data else Event.from_parameters(clean)

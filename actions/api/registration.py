@@ -13,8 +13,19 @@ from actions.settings import BackendSettings, registration_backend
 
 @dataclass(frozen=True)
 class TargetMatch:
-    status: str  # "none" | "unique" | "ambiguous"
+    status: str  # "need_second_factor" | "unverified" | "none" | "unique" | "ambiguous"
     target_id: Optional[int]
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What a user offers to be identified: the 6 NIK digits and a second factor, and who asks."""
+
+    nik_suffix: str
+    requesters: List[str]
+    verified_phone: Optional[str] = None
+    birth_date: Optional[dt.date] = None
+    full_nik: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,11 @@ class RegistrationClient:
     def __init__(self, settings: Optional[BackendSettings] = None):
         self.http = JsonHttp(settings or registration_backend(), "registration")
 
-    def lookup_health_worker(self, nik_suffix: str, birth_date: Optional[dt.date] = None) -> TargetMatch:
-        body = {"nik_suffix": nik_suffix, "birth_date": birth_date.isoformat() if birth_date else None}
+    def lookup_health_worker(self, identification: Identification) -> TargetMatch:
+        """Rejected `lookup_throttled` (429) after too many misses from one requester."""
+        body = {"nik_suffix": identification.nik_suffix, "verified_phone": identification.verified_phone,
+                "birth_date": identification.birth_date.isoformat() if identification.birth_date else None,
+                "full_nik": identification.full_nik, "requesters": identification.requesters}
         data = self.http.post("/v1/targets/lookup", body)
         return TargetMatch(data["status"], data.get("target_id"))
 

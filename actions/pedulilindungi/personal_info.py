@@ -14,8 +14,9 @@ from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import PatientFormValidationAction
+from actions.pedulilindungi.verification import OTP_LENGTH
 from actions.pedulilindungi.session import channel, explain_failure, session_token
-from actions.sealing import seal, unseal
+from actions.sealing import seal, unseal, unsealed_text
 
 CHANGE_NAMESPACE = uuid.UUID("a3b7f1c2-55d9-4c61-9a8e-7d2e6f0b1c44")
 
@@ -43,7 +44,8 @@ class ValidateNameChangeForm(PatientFormValidationAction):
             preview = await off_loop(certificate_client().preview_name_change, session_token(tracker), str(value))
         except BackendError as error:
             return _failed("pl_new_name", error, dispatcher)
-        return {"pl_new_name": preview.new, "pl_name_preview": {"old": preview.old, "new": preview.new}}
+        return {"pl_new_name": seal(tracker, "pl_new_name", preview.new),
+                "pl_name_preview": seal(tracker, "pl_name_preview", {"old": preview.old, "new": preview.new})}
 
     async def validate_pl_name_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> Dict[Text, Any]:
@@ -54,7 +56,7 @@ class ValidateNameChangeForm(PatientFormValidationAction):
         if not answer:
             dispatcher.utter_message(response="utter_pl_name_try_again")
             return {"pl_name_confirmed": None, "pl_new_name": None, "pl_name_preview": None}
-        new_name = tracker.get_slot("pl_new_name")
+        new_name = unsealed_text(tracker, "pl_new_name")
         try:
             change = await off_loop(certificate_client().change_name, session_token(tracker), new_name,
                                     _request_id(tracker, "name", new_name), channel(tracker))
@@ -69,7 +71,7 @@ class ActionAskPlNameConfirmed(Action):
         return "action_ask_pl_name_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        preview = tracker.get_slot("pl_name_preview") or {}
+        preview = unseal(tracker, "pl_name_preview") or {}
         dispatcher.utter_message(response="utter_ask_pl_name_confirmed", old_name=preview.get("old"),
                                  new_name=preview.get("new"))
         return []
@@ -94,15 +96,15 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
         except BackendError as error:
             return _failed("pl_new_phone", error, dispatcher)
         dispatcher.utter_message(text=message)
-        return {"pl_new_phone": seal(phone)}
+        return {"pl_new_phone": seal(tracker, "pl_new_phone", phone)}
 
     async def validate_pl_new_phone_otp(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
-        code = parsing.only_digits(str(value))
-        if len(code) != 6:
+        code = parsing.single_code(str(value), OTP_LENGTH)
+        if not code:
             dispatcher.utter_message(response="utter_pl_otp_format")
             return {"pl_new_phone_otp": None}
-        phone = unseal(tracker.get_slot("pl_new_phone"))
+        phone = unsealed_text(tracker, "pl_new_phone")
         try:
             change = await off_loop(certificate_client().change_phone, session_token(tracker), phone, code,
                                     _request_id(tracker, "phone", phone), channel(tracker))

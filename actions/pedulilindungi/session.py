@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.forms import INVALID_ANSWERS_SLOT
-from actions.sealing import unseal
+from actions.sealing import unsealed_text
 
 SESSION_ERRORS = frozenset({"session_invalid", "session_required"})
 # Slots of the items, cleared whenever a new request starts.
@@ -32,7 +32,7 @@ REQUEST_BY_INTENT = {
 
 
 def session_token(tracker: Tracker) -> Optional[str]:
-    return unseal(tracker.get_slot("pl_token"))
+    return unsealed_text(tracker, "pl_token")
 
 
 def channel(tracker: Tracker) -> str:

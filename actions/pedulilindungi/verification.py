@@ -12,7 +12,7 @@ from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import PatientFormValidationAction
-from actions.sealing import seal, unseal
+from actions.sealing import seal, unsealed_text
 
 _RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
 OTP_LENGTH = 6
@@ -47,16 +47,16 @@ class ValidateVerificationForm(PatientFormValidationAction):
             return {"pl_phone": None}
         if not await request_login_code(phone, dispatcher):
             return {"pl_phone": None}
-        return {"pl_phone": seal(phone)}
+        return {"pl_phone": seal(tracker, "pl_phone", phone)}
 
     async def validate_pl_otp(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
-        phone = unseal(tracker.get_slot("pl_phone"))
+        phone = unsealed_text(tracker, "pl_phone")
         if _RESEND.search(str(value)):
             await request_login_code(phone, dispatcher)
             return {"pl_otp": None}
-        code = parsing.only_digits(str(value))
-        if len(code) != OTP_LENGTH:
+        code = parsing.single_code(str(value), OTP_LENGTH)
+        if not code:
             dispatcher.utter_message(response="utter_pl_otp_format")
             return {"pl_otp": None}
         try:
@@ -71,4 +71,4 @@ class ValidateVerificationForm(PatientFormValidationAction):
             return {"pl_otp": None}
         dispatcher.utter_message(response="utter_pl_verified")
         # The code itself is never kept: the slot only records that verification succeeded.
-        return {"pl_otp": "verified", "pl_token": seal(verification.token), "pl_verified": True}
+        return {"pl_otp": "verified", "pl_token": seal(tracker, "pl_token", verification.token), "pl_verified": True}

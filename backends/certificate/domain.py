@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Optional
 
 from backends.shared.errors import DomainError
-from backends.shared.privacy import mask_nik
+from privacy.masking import mask_nik
 from backends.shared.signing import keyed_hash
 
 # --- Errors ------------------------------------------------------------------------------------

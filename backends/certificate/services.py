@@ -22,7 +22,7 @@ from backends.certificate.rendering import render_png
 from backends.certificate.sms import SmsGateway
 from backends.shared.clock import WIB
 from backends.shared.identity import InvalidIdentity, normalize_name, normalize_phone
-from backends.shared.privacy import mask_name, mask_nik, mask_phone
+from privacy.masking import mask_name, mask_nik, mask_phone
 from backends.shared.signing import InvalidSignature, sign, verify
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Deque, List, Optional, Protocol
 import requests
 
 from backends.certificate.domain import SmsUnavailable
-from backends.shared.privacy import mask_phone
+from privacy.masking import mask_phone
 from backends.shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)

@@ -13,20 +13,29 @@ from sqlalchemy.orm import Session
 from backends.registration import domain, services
 from backends.registration.orm import Appointment, Site, Target
 from backends.registration.tickets import ticket_qr_png
-from backends.shared.clock import today_wib
+from backends.shared.clock import today_wib, utcnow
 from backends.shared.database import make_engine, make_session_factory
-from backends.shared.privacy import mask_nik
+from privacy.masking import mask_nik
 from backends.shared.settings import ServiceSettings, load_settings
 from backends.shared.web import ApiError, add_health_route, api_key_dependency, configure_logging, install_error_handlers
 
 
 class LookupRequest(BaseModel):
-    nik_suffix: str = Field(..., description="The last 6 digits of the NIK, as typed (spaces or dashes allowed)")
-    birth_date: Optional[dt.date] = Field(None, description="Asked when several health workers share the digits")
+    nik_suffix: str = Field(..., max_length=40,
+                            description="The last 6 digits of the NIK, as typed (spaces or dashes allowed)")
+    verified_phone: Optional[str] = Field(None, max_length=20, description="The sender's number in E.164 as "
+                                          "verified by the channel (WhatsApp); never a number the user typed")
+    birth_date: Optional[dt.date] = Field(None, description="The second factor where the channel has no "
+                                          "verified number")
+    full_nik: Optional[str] = Field(None, max_length=40, description="Asked only when the digits and the birth "
+                                    "date are still shared")
+    requesters: List[str] = Field(default_factory=list, max_items=4, description="Who asks (the conversation, "
+                                  "the channel identity): misses are throttled per requester; stored as keyed hashes")
 
 
 class LookupResponse(BaseModel):
-    status: str = Field(..., description="none | unique | ambiguous")
+    status: str = Field(..., description="need_second_factor | unverified | none | unique | ambiguous. Without "
+                        "a second factor the answer says nothing about the digits.")
     target_id: Optional[int] = None
 
 
@@ -184,7 +193,9 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
 
     @api.post("/targets/lookup", response_model=LookupResponse, tags=["targets"])
     def lookup_target(body: LookupRequest, session: Session = Depends(session_dependency)):
-        match = services.lookup_target(session, body.nik_suffix, body.birth_date)
+        factor = domain.SecondFactor(body.verified_phone, body.birth_date, body.full_nik)
+        match = services.lookup_target(session, settings.signing_key, body.nik_suffix, factor,
+                                       [r[:200] for r in body.requesters], utcnow())
         return LookupResponse(status=match.status, target_id=match.target_id)
 
     @api.get("/targets/{target_id}", response_model=TargetOut, tags=["targets"])

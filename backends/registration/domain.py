@@ -47,27 +47,84 @@ class UnknownProfession(DomainError):
     status = 422
 
 
-# --- Matching a health worker by the last 6 NIK digits -------------------------------------
+# --- Identifying a health worker: the last 6 NIK digits and a second factor ------------------
+
+LOOKUP_MISSES_PER_WINDOW = 5
+LOOKUP_WINDOW = dt.timedelta(hours=1)
+
+
+class TooManyLookups(DomainError):
+    """More identification misses from one requester than a person mistyping would make."""
+
+    code, status = "lookup_throttled", 429
+
+    def __init__(self, minutes: int):
+        super().__init__("Terlalu banyak percobaan identifikasi yang tidak cocok. "
+                         f"Silakan coba lagi dalam {minutes} menit atau hubungi hotline 119 ext 9.")
+        self.minutes = minutes
+
 
 @dataclass(frozen=True)
 class TargetMatch:
-    status: str  # "none" | "unique" | "ambiguous"
+    # "need_second_factor": digits alone never tell anything; "unverified": the sender's verified
+    # phone is not the one on the list (ask the birth date instead); "none" | "unique" | "ambiguous".
+    status: str
     target_id: Optional[int] = None
 
+    @property
+    def is_miss(self) -> bool:
+        """A wrong guess: counted against the requester's allowance."""
+        return self.status == "none"
 
-def match_target(candidates: Sequence[Tuple[int, dt.date]], birth_date: Optional[dt.date] = None) -> TargetMatch:
-    """The last 6 NIK digits are not unique; the birth date decides between several candidates.
 
-    Without a birth date, several candidates give "ambiguous" (ask for it); with one, only the
-    candidate born that day matches, so nobody learns anything about the other candidates.
-    """
-    if birth_date is not None:
-        candidates = [c for c in candidates if c[1] == birth_date]
-    if not candidates:
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    birth_date: dt.date
+    phone: str
+    nik: str
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    """What the requester proved besides the 6 digits: the sender's number as verified by WhatsApp,
+    or the birth date (and, when that is still shared, the full NIK)."""
+
+    verified_phone: Optional[str] = None
+    birth_date: Optional[dt.date] = None
+    full_nik: Optional[str] = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.verified_phone or self.birth_date)
+
+
+def match_target(candidates: Sequence[Candidate], factor: SecondFactor) -> TargetMatch:
+    """The last 6 NIK digits are a birth year and a serial number: guessable, so they identify nobody
+    alone. Without a second factor the answer says nothing, not even whether the digits exist; with
+    one, only a candidate matching it is named, so nobody learns anything about the others."""
+    if not factor.given:
+        return TargetMatch("need_second_factor")
+    if factor.verified_phone and not factor.birth_date:
+        owners = [c for c in candidates if c.phone == factor.verified_phone]
+        return TargetMatch("unique", owners[0].id) if len(owners) == 1 else TargetMatch("unverified")
+    matching = [c for c in candidates if c.birth_date == factor.birth_date]
+    if factor.full_nik:
+        matching = [c for c in matching if c.nik == factor.full_nik]
+    if not matching:
         return TargetMatch("none")
-    if len(candidates) == 1:
-        return TargetMatch("unique", candidates[0][0])
+    if len(matching) == 1:
+        return TargetMatch("unique", matching[0].id)
     return TargetMatch("ambiguous")
+
+
+def ensure_lookup_allowed(recent_misses: Iterable[dt.datetime], now: dt.datetime) -> None:
+    """At most LOOKUP_MISSES_PER_WINDOW misses per requester in any rolling hour."""
+    in_window = sorted(t for t in recent_misses if now - t < LOOKUP_WINDOW)
+    if len(in_window) < LOOKUP_MISSES_PER_WINDOW:
+        return
+    frees_at = in_window[-LOOKUP_MISSES_PER_WINDOW] + LOOKUP_WINDOW
+    raise TooManyLookups(max(1, -(-int((frees_at - now).total_seconds()) // 60)))
 
 
 # --- Health screening (Kemenkes 2021 format) ------------------------------------------------

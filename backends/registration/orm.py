@@ -98,3 +98,13 @@ class Submission(Base):
     status = Column(String(20), nullable=False, default="pending")
     request_id = Column(String(64), nullable=False, unique=True)
     created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class LookupMiss(Base):
+    """An identification attempt that matched nobody, per requester (a keyed hash of the conversation
+    or channel identity, never the identity itself): the throttle's memory, kept one hour."""
+
+    __tablename__ = "lookup_misses"
+    id = Column(Integer, primary_key=True)
+    requester_hash = Column(String(64), nullable=False, index=True)
+    failed_at = Column(DateTime, nullable=False, index=True)

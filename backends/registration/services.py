@@ -4,16 +4,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backends.registration import domain
-from backends.registration.orm import Appointment, Site, Slot, Submission, Target
+from backends.registration.orm import Appointment, LookupMiss, Site, Slot, Submission, Target
 from backends.shared import signing
 from backends.shared.identity import normalize_name, normalize_phone, parse_nik, parse_nik_suffix
+from privacy.masking import mask_nik
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,36 @@ class InvalidTicket(domain.DomainError):
     code, message, status = "ticket_invalid", "Kode tiket tidak valid.", 404
 
 
-def lookup_target(session: Session, nik_suffix: str, birth_date: Optional[dt.date] = None) -> domain.TargetMatch:
+def lookup_target(session: Session, key: bytes, nik_suffix: str, factor: domain.SecondFactor,
+                  requesters: Sequence[str], now: dt.datetime) -> domain.TargetMatch:
+    """Identifies a health worker by the last 6 NIK digits and a second factor, counting misses per
+    requester (each a conversation or channel identity; stored only as keyed hashes)."""
     suffix = parse_nik_suffix(nik_suffix)
-    rows = session.execute(select(Target.id, Target.birth_date).where(Target.nik_suffix == suffix)).all()
-    return domain.match_target([(row.id, row.birth_date) for row in rows], birth_date)
+    if not factor.given:
+        return domain.TargetMatch("need_second_factor")
+    full_nik = parse_nik(factor.full_nik).nik if factor.full_nik else None
+    factor = domain.SecondFactor(factor.verified_phone, factor.birth_date, full_nik)
+    hashes = sorted({signing.keyed_hash(key, "lookup-requester", r) for r in requesters if r})
+    horizon = now - domain.LOOKUP_WINDOW
+    session.execute(delete(LookupMiss).where(LookupMiss.failed_at < horizon))
+    for requester_hash in hashes:
+        misses = session.execute(select(LookupMiss.failed_at).where(
+            LookupMiss.requester_hash == requester_hash, LookupMiss.failed_at >= horizon)).scalars().all()
+        try:
+            domain.ensure_lookup_allowed(misses, now)
+        except domain.TooManyLookups:
+            session.commit()
+            log.warning("identification throttled for a requester", extra={"event": "security_lookup_throttled"})
+            raise
+    rows = session.execute(select(Target.id, Target.birth_date, Target.phone, Target.nik)
+                           .where(Target.nik_suffix == suffix)).all()
+    match = domain.match_target([domain.Candidate(r.id, r.birth_date, r.phone, r.nik) for r in rows], factor)
+    if match.is_miss:
+        session.add_all(LookupMiss(requester_hash=h, failed_at=now) for h in hashes)
+        log.info("identification miss for NIK digits %s", mask_nik(suffix, visible=0),
+                 extra={"event": "security_lookup_miss"})
+    session.commit()
+    return match
 
 
 def get_target(session: Session, target_id: int) -> Target:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends.shared.database import database_ok
 from backends.shared.identity import InvalidIdentity
-from backends.shared.privacy import RedactingFilter, redact_text
+from privacy.logs import RedactingFilter, install_log_redaction, redact_log_text
 
 API_KEY_HEADER = "X-API-Key"
 log = logging.getLogger(__name__)
@@ -93,8 +93,8 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
-            # Redacted here, not by a filter: a filter would change the record for every other handler.
-            "message": redact_text(record.getMessage()),
+            # Redacted again here: a record made before install_log_redaction() ran is caught too.
+            "message": redact_log_text(record.getMessage()),
         }
         for key in ("event", "service", "request_id"):
             if hasattr(record, key):
@@ -106,6 +106,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """Structured JSON logs on stdout; every message is redacted of NIKs, phone numbers and codes."""
+    install_log_redaction()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -58,15 +58,43 @@ def rasa_domain() -> dict:
     return action_server_domain(full_rasa_domain())
 
 
+def sealed(slot: str, value, sender_id: str = "action-test") -> str:
+    """`value` sealed for `slot` of the conversation `sender_id` (form_tracker's default)."""
+    from actions.sealing import seal
+
+    return seal(Tracker(sender_id, {}, {}, [], False, None, None, None), slot, value)
+
+
+def opened(slot: str, value, sender_id: str = "action-test"):
+    from actions.sealing import unseal
+
+    return unseal(Tracker(sender_id, {}, {}, [], False, None, None, None), slot, value)
+
+
+# The demo health workers' birth dates (backends/registration/seed.py): the second factor.
+DEMO_BIRTH_DATES = {"900012": "1990-06-13", "880021": "1988-02-04"}
+
+
+def demo_target_id(client, nik_suffix: str) -> int:
+    import datetime as dt
+
+    from actions.api.registration import Identification
+
+    born = dt.date.fromisoformat(DEMO_BIRTH_DATES[nik_suffix])
+    return client.lookup_health_worker(Identification(nik_suffix, ["test"], birth_date=born)).target_id
+
+
 def form_tracker(form: str, requested_slot: str, text: str, slots: dict, intent: str = "inform",
-                 sender_id: str = "action-test") -> Tracker:
+                 sender_id: str = "action-test", input_channel: str = "rest", entities: list = ()) -> Tracker:
     """A tracker in the middle of `form`, just after the user answered `requested_slot` with `text`."""
     all_slots = dict(slots, requested_slot=requested_slot, **{requested_slot: text})
     events = [{"event": "action", "name": form},
-              {"event": "user", "text": text, "parse_data": {"intent": {"name": intent, "confidence": 0.9}}},
+              {"event": "user", "text": text, "input_channel": input_channel,
+               "parse_data": {"intent": {"name": intent, "confidence": 0.9}}},
               {"event": "slot", "name": requested_slot, "value": text}]
     return Tracker(sender_id=sender_id, slots=all_slots,
-                   latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+                   latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
+                                   "entities": list(entities)},
                    events=events, paused=False, followup_action=None, active_loop={"name": form},
                    latest_action_name="action_listen")
 

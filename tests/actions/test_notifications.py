@@ -13,14 +13,13 @@ from actions import backend_calls
 from actions import notifications as notification_actions
 from actions.parsing import today_in_indonesia
 from actions.vaccine_registration import FORM, SCREENING_SLOTS, ValidateVaccineRegistrationForm
-from actions.sealing import seal
 from backends import notifications
 from backends.notifications.api import create_app
 from backends.notifications.services import is_opted_out, recipient_hash
 from backends.registration.orm import Appointment
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import NotificationSettings, ServiceSettings
-from tests.actions.conftest import form_tracker, full_rasa_domain, rasa_domain
+from tests.actions.conftest import demo_target_id, form_tracker, full_rasa_domain, rasa_domain, sealed
 
 SIGNING_KEY = b"action-test-notifications"
 
@@ -126,9 +125,9 @@ def test_preference_backend_down_apologises(monkeypatch):
 
 def test_booking_stores_the_conversation_to_remind(live_registration):
     site_id = live_registration.sites("Kota Bandung")[0].id
-    state = {"is_health_worker": True, "nik_suffix": seal("880021"), "target_match": "unique",
+    state = {"is_health_worker": True, "nik_suffix": sealed("nik_suffix", "880021"), "target_match": "unique",
              "site_confirmed": True, "site_id": site_id, "site_name": "x",
-             "target_id": live_registration.lookup_health_worker("880021").target_id}
+             "target_id": demo_target_id(live_registration, "880021")}
     for slot in SCREENING_SLOTS:
         state[slot] = False
     offered = live_registration.offerable_slots(site_id)[0]

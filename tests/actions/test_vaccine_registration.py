@@ -8,16 +8,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.vaccine_registration import (FORM, SCREENING_SLOTS, ActionFinishVaccineRegistration,
                                           ValidateVaccineRegistrationForm)
-from actions.sealing import seal, unseal
 from backends.registration.orm import Slot
-from tests.actions.conftest import form_tracker, rasa_domain
+from tests.actions.conftest import demo_target_id, form_tracker, opened, rasa_domain, sealed
 
 IDENTIFIED = {"is_health_worker": True}
 
 
-def validate(requested_slot: str, text: str, slots: dict, intent: str = "inform"):
+def validate(requested_slot: str, text: str, slots: dict, intent: str = "inform", **where):
     dispatcher = CollectingDispatcher()
-    tracker = form_tracker(FORM, requested_slot, text, slots, intent)
+    tracker = form_tracker(FORM, requested_slot, text, slots, intent, **where)
     events = asyncio.run(ValidateVaccineRegistrationForm().run(dispatcher, tracker, rasa_domain()))
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, dispatcher.messages
 
@@ -26,29 +25,58 @@ def responses(messages):
     return [m.get("response") for m in messages]
 
 
-def test_unique_digits_identify_and_propose_the_assigned_site(live_registration):
-    slots, messages = validate("nik_suffix", "900 012", IDENTIFIED)
-    assert unseal(slots["nik_suffix"]) == "900012" and slots["target_match"] == "unique"
-    assert "900012" not in slots["nik_suffix"]  # sealed: the tracker store never sees the digits
-    assert slots["site_name"] == "Puskesmas Kecamatan Tebet"
+def test_digits_alone_reveal_nothing_and_the_birth_date_is_asked(live_registration):
+    for digits in ("900 012", "850007", "000001"):  # unique, shared and unknown digits: the same answer
+        slots, messages = validate("nik_suffix", digits, IDENTIFIED)
+        assert opened("nik_suffix", slots["nik_suffix"]) == digits.replace(" ", "")
+        assert "900012" not in slots["nik_suffix"]  # sealed: the tracker store never sees the digits
+        assert slots["target_match"] is None and slots["target_id"] is None
+        assert slots["requested_slot"] == "birth_date" and messages == []
+
+
+def test_whatsapps_verified_number_identifies_its_owner_at_once(live_registration):
+    slots, messages = validate("nik_suffix", "900012", IDENTIFIED, sender_id="6281311110001",
+                               input_channel="whatsapp")
+    assert slots["target_match"] == "unique" and slots["site_name"] == "Puskesmas Kecamatan Tebet"
     assert slots["requested_slot"] == "site_confirmed"
-    assert responses(messages) == ["utter_health_worker_found"]
-    assert messages[0]["name"] == "Siti Rahmawati"
+    assert responses(messages) == ["utter_health_worker_found"] and messages[0]["name"] == "Siti Rahmawati"
+    # Another WhatsApp number, or the same digits typed over a channel without verified numbers:
+    for where in ({"sender_id": "6281399999999", "input_channel": "whatsapp"},
+                  {"sender_id": "6281311110001", "input_channel": "rest"}):
+        slots, messages = validate("nik_suffix", "900012", IDENTIFIED, **where)
+        assert slots["target_match"] is None and slots["requested_slot"] == "birth_date" and messages == []
 
 
-def test_shared_digits_ask_for_the_birth_date_without_naming_anyone(live_registration):
-    slots, messages = validate("nik_suffix", "850007", IDENTIFIED)
-    assert slots["target_match"] == "ambiguous" and slots["target_id"] is None
-    assert slots["requested_slot"] == "birth_date"
-    assert messages == []
-
-
-def test_birth_date_picks_the_right_person(live_registration):
-    state = dict(IDENTIFIED, nik_suffix=seal("850007"), target_match="ambiguous")
+def test_the_birth_date_identifies_and_names_only_that_person(live_registration):
+    state = dict(IDENTIFIED, nik_suffix=sealed("nik_suffix", "850007"))
     slots, messages = validate("birth_date", "15 Maret 1985", state)
     assert slots["target_match"] == "unique" and messages[0]["name"] == "Budi Santoso"
+    assert slots["requested_slot"] == "site_confirmed"
     slots, messages = validate("birth_date", "16-03-1985", state)
-    assert slots["birth_date"] is None and responses(messages) == ["utter_birth_date_mismatch"]
+    assert slots["registration_outcome"] == "no_match" and slots["requested_slot"] is None
+    assert messages == []  # the outcome says it, without telling whether the digits exist
+
+
+def test_guessing_is_throttled_per_conversation(live_registration):
+    state = dict(IDENTIFIED, nik_suffix=sealed("nik_suffix", "850007", sender_id="guesser"))
+    outcomes = []
+    for day in range(1, 8):
+        slots, messages = validate("birth_date", f"{day:02d}-01-1985", state, sender_id="guesser")
+        outcomes.append(slots.get("registration_outcome"))
+    assert outcomes[:5] == ["no_match"] * 5 and outcomes[5:] == ["throttled", "throttled"]
+    assert responses(messages) == ["utter_identification_throttled"]
+    # Even the right birth date is refused now, and another conversation is not affected.
+    slots, _ = validate("birth_date", "15-03-1985", state, sender_id="guesser")
+    assert slots["registration_outcome"] == "throttled"
+    other = dict(IDENTIFIED, nik_suffix=sealed("nik_suffix", "850007", sender_id="owner"))
+    slots, _ = validate("birth_date", "15-03-1985", other, sender_id="owner")
+    assert slots["target_match"] == "unique"
+
+
+def test_a_sealed_value_copied_from_another_conversation_opens_to_nothing(live_registration):
+    state = dict(IDENTIFIED, nik_suffix=sealed("nik_suffix", "850007", sender_id="someone-else"))
+    slots, messages = validate("birth_date", "15-03-1985", state)
+    assert slots["nik_suffix"] is None and slots["requested_slot"] == "nik_suffix" and "target_id" not in slots
 
 
 def test_wrong_digits_get_the_backends_specific_correction(live_registration):
@@ -56,11 +84,6 @@ def test_wrong_digits_get_the_backends_specific_correction(live_registration):
         slots, messages = validate("nik_suffix", typed, IDENTIFIED)
         assert slots["nik_suffix"] is None and slots["requested_slot"] == "nik_suffix"
         assert expected in messages[0]["text"]
-
-
-def test_unknown_digits_end_the_form_with_no_match(live_registration):
-    slots, _ = validate("nik_suffix", "000001", IDENTIFIED)
-    assert slots["registration_outcome"] == "no_match" and slots["requested_slot"] is None
 
 
 def test_third_invalid_answer_explains_and_offers_a_human(live_registration):
@@ -74,8 +97,8 @@ def test_third_invalid_answer_explains_and_offers_a_human(live_registration):
 
 def _screened_state(live_registration, **answers):
     site_id = live_registration.sites("Kota Bandung")[0].id
-    state = dict(IDENTIFIED, nik_suffix=seal("880021"), target_match="unique", site_confirmed=True, site_id=site_id,
-                 site_name="x", target_id=live_registration.lookup_health_worker("880021").target_id)
+    state = dict(IDENTIFIED, nik_suffix=sealed("nik_suffix", "880021"), target_match="unique", site_confirmed=True,
+                 site_id=site_id, site_name="x", target_id=demo_target_id(live_registration, "880021"))
     for slot in list(SCREENING_SLOTS)[:-1]:
         state[slot] = answers.get(slot, False)
     return state

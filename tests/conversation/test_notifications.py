@@ -23,7 +23,7 @@ def book_in_the_chat(assistant, user: str) -> dict:
         assistant.say(user, "tidak")
     assistant.say(user, "1")
     assert "Pendaftaran berhasil" in texts(assistant.say(user, "ya"))
-    lookup = requests.post(f"{assistant.urls['registration']}/v1/targets/lookup", json={"nik_suffix": "880021"},
+    lookup = requests.post(f"{assistant.urls['registration']}/v1/targets/lookup", json={"nik_suffix": "880021", "birth_date": "1988-02-04"},
                            headers=REGISTRATION_KEY, timeout=10).json()
     return requests.get(f"{assistant.urls['registration']}/v1/targets/{lookup['target_id']}/appointment",
                         headers=REGISTRATION_KEY, timeout=10).json()

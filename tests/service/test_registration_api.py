@@ -62,26 +62,79 @@ def test_health_and_openapi_are_served(registration):
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 
 
-def test_lookup_unique_ambiguous_and_unknown(registration):
+BIRTH_DATES = {"900012": "1990-06-13", "880021": "1988-02-04", "850007": "1985-03-15"}
+
+
+def _lookup(base_url, http, **body):
+    return http.post(f"{base_url}/v1/targets/lookup", json=body)
+
+
+def _target_id(base_url, http, suffix):
+    return _lookup(base_url, http, nik_suffix=suffix, birth_date=BIRTH_DATES[suffix]).json()["target_id"]
+
+
+def test_digits_alone_say_nothing_not_even_whether_they_exist(registration):
     base_url, http, _ = registration
-    unique = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "90 00-12"}).json()
+    answers = [_lookup(base_url, http, nik_suffix=digits).json() for digits in ("90 00-12", "850007", "000001")]
+    assert answers == [{"status": "need_second_factor", "target_id": None}] * 3
+
+
+def test_the_second_factor_identifies_and_names_only_that_person(registration):
+    base_url, http, _ = registration
+    unique = _lookup(base_url, http, nik_suffix="90 00-12", birth_date="1990-06-13").json()
     assert unique["status"] == "unique"
     target = http.get(f"{base_url}/v1/targets/{unique['target_id']}").json()
     assert target["name"] == "Siti Rahmawati"
     assert target["masked_nik"] == "************0012"
     assert "3171055306900012" not in str(target)
-
-    ambiguous = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "850007"}).json()
-    assert ambiguous == {"status": "ambiguous", "target_id": None}
-    resolved = http.post(f"{base_url}/v1/targets/lookup",
-                         json={"nik_suffix": "850007", "birth_date": "1985-08-07"}).json()
+    resolved = _lookup(base_url, http, nik_suffix="850007", birth_date="1985-08-07").json()
     assert resolved["status"] == "unique"
     assert http.get(f"{base_url}/v1/targets/{resolved['target_id']}").json()["name"] == "Dewi Lestari"
-    wrong_birth_date = http.post(f"{base_url}/v1/targets/lookup",
-                                 json={"nik_suffix": "850007", "birth_date": "1990-01-01"}).json()
-    assert wrong_birth_date["status"] == "none"
+    assert _lookup(base_url, http, nik_suffix="850007", birth_date="1990-01-01").json()["status"] == "none"
+    # The number WhatsApp verified, when it is the one on the list.
+    by_phone = _lookup(base_url, http, nik_suffix="900012", verified_phone="+6281311110001").json()
+    assert by_phone == unique
+    assert _lookup(base_url, http, nik_suffix="900012", verified_phone="+6281399999999").json() == {
+        "status": "unverified", "target_id": None}
 
-    assert http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "000001"}).json()["status"] == "none"
+
+def test_shared_digits_and_birth_date_need_the_full_nik(registration):
+    base_url, http, sessions = registration
+    from backends.registration.orm import Target
+    with sessions() as session:
+        budi = session.query(Target).filter_by(nik="3273011503850007").one()
+        twin = Target(nik="3578011503850007", nik_suffix="850007", name="Bayu Twin", birth_date=budi.birth_date,
+                      profession="perawat", facility="RS X", assigned_site_id=budi.assigned_site_id,
+                      phone="+6281311119999", regency=budi.regency, province=budi.province)
+        session.add(twin)
+        session.commit()
+    assert _lookup(base_url, http, nik_suffix="850007", birth_date="1985-03-15").json()["status"] == "ambiguous"
+    full = _lookup(base_url, http, nik_suffix="850007", birth_date="1985-03-15", full_nik="3578 0115 0385 0007")
+    assert http.get(f"{base_url}/v1/targets/{full.json()['target_id']}").json()["name"] == "Bayu Twin"
+
+
+def test_misses_are_throttled_per_requester_and_logged_masked(registration, caplog):
+    base_url, http, _ = registration
+    guesses = [_lookup(base_url, http, nik_suffix="900012", birth_date=f"1990-01-{day:02d}",
+                       requesters=["conversation:rest:guesser", "client:abc"]) for day in range(1, 8)]
+    assert [g.status_code for g in guesses] == [200] * 5 + [429, 429]
+    assert guesses[-1].json()["error"]["code"] == "lookup_throttled"
+    # A miss from the same client under another conversation id is refused too; others are not.
+    rotated = _lookup(base_url, http, nik_suffix="900012", birth_date="1990-06-13",
+                      requesters=["conversation:rest:new-id", "client:abc"])
+    assert rotated.status_code == 429
+    owner = _lookup(base_url, http, nik_suffix="900012", birth_date="1990-06-13",
+                    requesters=["conversation:rest:owner", "client:other"])
+    assert owner.json()["status"] == "unique"
+
+
+def test_no_requester_identity_is_stored_raw(registration):
+    base_url, http, sessions = registration
+    _lookup(base_url, http, nik_suffix="900012", birth_date="1990-01-01", requesters=["conversation:rest:raw-id"])
+    from backends.registration.orm import LookupMiss
+    with sessions() as session:
+        [miss] = session.query(LookupMiss).all()
+        assert "raw-id" not in miss.requester_hash and len(miss.requester_hash) == 64
 
 
 @pytest.mark.parametrize("typed, code", [("12345", "suffix_length"), ("abcdef", "suffix_not_digits"),
@@ -96,7 +149,7 @@ def test_bad_nik_suffix_gets_specific_indonesian_error(registration, typed, code
 
 def test_booking_gives_a_verifiable_ticket_and_is_idempotent(registration):
     base_url, http, _ = registration
-    target_id = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "900012"}).json()["target_id"]
+    target_id = _target_id(base_url, http, "900012")
     site_id = http.get(f"{base_url}/v1/targets/{target_id}").json()["assigned_site"]["id"]
     slots = http.get(f"{base_url}/v1/sites/{site_id}/slots").json()
     assert 1 <= len(slots) <= 5
@@ -125,7 +178,7 @@ def test_booking_gives_a_verifiable_ticket_and_is_idempotent(registration):
 
 def test_postponed_screening_cannot_book(registration):
     base_url, http, _ = registration
-    target_id = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": "880021"}).json()["target_id"]
+    target_id = _target_id(base_url, http, "880021")
     site_id = http.get(f"{base_url}/v1/targets/{target_id}").json()["assigned_site"]["id"]
     slot_id = http.get(f"{base_url}/v1/sites/{site_id}/slots").json()[0]["id"]
     answers = dict(NO_SCREENING_FINDINGS, fever=True)
@@ -145,10 +198,7 @@ def test_two_bookings_racing_for_the_last_place_exactly_one_wins(registration):
         session.commit()
     target_ids = []
     for demo in DEMO_HEALTH_WORKERS[:2]:
-        lookup = {"nik_suffix": demo.nik[-6:], "birth_date": None}
-        if demo.nik[-6:] == "850007":
-            lookup["birth_date"] = "1985-03-15"
-        target_ids.append(http.post(f"{base_url}/v1/targets/lookup", json=lookup).json()["target_id"])
+        target_ids.append(_target_id(base_url, http, demo.nik[-6:]))
 
     barrier = threading.Barrier(len(target_ids))
     results = []

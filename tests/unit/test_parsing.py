@@ -78,9 +78,22 @@ def test_the_phone_number_in_an_answer_comes_from_the_nlu_entity():
     assert parsing.typed_phone(said, "nomor saya 0811 1000 0001 ya min") == "+6281110000001"
 
 
-def test_a_short_answer_without_an_entity_goes_to_the_backend_as_typed():
-    assert parsing.typed_phone({"entities": []}, " 0811-1000-0001 ") == "0811-1000-0001"
+def test_a_short_answer_without_an_entity_goes_to_the_backend_as_its_digit_run():
+    assert parsing.typed_phone({"entities": []}, " 0811-1000-0001 ") == "081110000001"
+    assert parsing.typed_phone({"entities": []}, "0811 - 1000 - 0001") == "081110000001"
+    assert parsing.typed_phone({"entities": []}, "+62 811 1000 0001") == "+6281110000001"
     assert parsing.typed_phone({}, "12345") == "12345"  # the backend explains what is wrong with it
+    # Typed JSON values from `/inform{...}` are not phone numbers.
+    assert parsing.typed_phone({"entities": [{"entity": "phone_number", "value": 1e309}]}, "x") is None
+
+
+def test_codes_are_read_with_any_separator_but_only_as_one_number():
+    assert parsing.single_code("123 - 456", 6) == "123456"
+    assert parsing.single_code("kode nya 123456 ya", 6) == "123456"
+    assert parsing.single_code("1 2 3 4 5 6", 6) == "123456"
+    assert parsing.single_code("1a2b3c4d5e6f", 6) == ""
+    assert parsing.single_code("123456 atau 654321", 6) == ""
+    assert parsing.single_code("12345", 6) == ""
 
 
 def test_a_sentence_without_a_mobile_number_is_not_a_phone_number():

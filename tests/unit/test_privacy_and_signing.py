@@ -3,7 +3,8 @@ import logging
 import pytest
 
 from backends.shared import signing
-from backends.shared.privacy import RedactingFilter, mask_name, mask_nik, mask_phone, redact_text
+from privacy.logs import RedactingFilter, install_log_redaction, redact_log_text
+from privacy.masking import mask_name, mask_nik, mask_phone
 
 
 def test_masks_keep_only_what_a_user_may_see():
@@ -13,9 +14,29 @@ def test_masks_keep_only_what_a_user_may_see():
 
 
 def test_log_redaction_hides_niks_phones_and_codes():
-    text = redact_text("nik 3174055306900012 phone +62 812-3456-7890 code 123456 dose 2")
-    assert "3174055306900012" not in text and "7890" not in text and "123456" not in text
+    text = redact_log_text("nik 3174055306900012 phone +62 812 - 3456 - 7890 code 123 456 dose 2")
+    assert "3174055306900012" not in text and "3456" not in text and "123 456" not in text
     assert "dose 2" in text
+
+
+def test_log_redaction_keeps_operational_numbers_and_caps_dumps():
+    text = redact_log_text("up on 127.0.0.1:5055 on 2026-12-03 15:00:01, WhatsApp error code 131047")
+    assert text == "up on 127.0.0.1:5055 on 2026-12-03 15:00:01, WhatsApp error code 131047"
+    assert len(redact_log_text("x" * 100_000)) < 2100
+
+
+def test_every_record_of_the_process_is_redacted_once_installed(caplog):
+    install_log_redaction()
+    install_log_redaction()  # idempotent
+    logger = logging.getLogger("any.library")
+    with caplog.at_level(logging.INFO):
+        logger.info("user typed %s", "0812 - 3456 - 7890")
+        try:
+            int("3171055306900012x")
+        except ValueError:
+            logger.exception("failed")
+    assert "3456" not in caplog.text and "3171055306900012" not in caplog.text
+    assert "user typed" in caplog.text and "ValueError" in caplog.text
 
 
 def test_redacting_filter_rewrites_the_record():

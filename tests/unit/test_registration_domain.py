@@ -7,15 +7,45 @@ from backends.registration import domain
 NO_FINDINGS = {key: False for key in domain.SCREENING_KEYS}
 
 
-def test_match_by_suffix_never_guesses_between_several_people():
+def _candidates():
     born_a, born_b = dt.date(1985, 3, 15), dt.date(1985, 8, 7)
-    candidates = [(1, born_a), (2, born_b)]
-    assert domain.match_target([]) == domain.TargetMatch("none")
-    assert domain.match_target([(1, born_a)]) == domain.TargetMatch("unique", 1)
-    assert domain.match_target(candidates) == domain.TargetMatch("ambiguous")
-    assert domain.match_target(candidates, born_b) == domain.TargetMatch("unique", 2)
-    assert domain.match_target(candidates, dt.date(1990, 1, 1)) == domain.TargetMatch("none")
-    assert domain.match_target([(1, born_a)], born_b) == domain.TargetMatch("none")
+    return [domain.Candidate(1, born_a, "+6281300000001", "3273011503850007"),
+            domain.Candidate(2, born_b, "+6281300000002", "3578024708850007"),
+            domain.Candidate(3, born_a, "+6281300000003", "3578011503850007")]
+
+
+def test_digits_alone_never_identify_anyone():
+    for candidates in ([], _candidates()[:1], _candidates()):
+        assert domain.match_target(candidates, domain.SecondFactor()) == domain.TargetMatch("need_second_factor")
+
+
+def test_the_birth_date_then_the_full_nik_decide_between_people_with_the_same_digits():
+    candidates = _candidates()
+    by_birth = lambda born, nik=None: domain.match_target(candidates, domain.SecondFactor(birth_date=born,  # noqa: E731
+                                                                                             full_nik=nik))
+    assert by_birth(dt.date(1985, 8, 7)) == domain.TargetMatch("unique", 2)
+    assert by_birth(dt.date(1985, 3, 15)) == domain.TargetMatch("ambiguous")
+    assert by_birth(dt.date(1985, 3, 15), "3578011503850007") == domain.TargetMatch("unique", 3)
+    assert by_birth(dt.date(1985, 3, 15), "3578024708850007") == domain.TargetMatch("none")
+    assert by_birth(dt.date(1990, 1, 1)) == domain.TargetMatch("none")
+    assert by_birth(dt.date(1990, 1, 1)).is_miss
+
+
+def test_a_verified_number_identifies_only_its_owner_and_a_mismatch_is_no_miss():
+    candidates = _candidates()
+    assert domain.match_target(candidates, domain.SecondFactor("+6281300000002")) == domain.TargetMatch("unique", 2)
+    other = domain.match_target(candidates, domain.SecondFactor("+6281399999999"))
+    assert other == domain.TargetMatch("unverified") and not other.is_miss
+
+
+def test_lookups_are_refused_after_a_few_misses_in_an_hour():
+    now = dt.datetime(2026, 12, 3, 12, 0)
+    misses = [now - dt.timedelta(minutes=m) for m in (50, 40, 30, 20)]
+    domain.ensure_lookup_allowed(misses, now)
+    with pytest.raises(domain.TooManyLookups) as refused:
+        domain.ensure_lookup_allowed(misses + [now - dt.timedelta(minutes=1)], now)
+    assert refused.value.minutes == 10
+    domain.ensure_lookup_allowed(misses + [now - dt.timedelta(minutes=61)], now)
 
 
 def test_screening_without_findings_is_eligible():

@@ -101,8 +101,7 @@ async def validate_birth_date(value: Any, dispatcher: CollectingDispatcher, trac
 
 
 async def validate_nik_full(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
-    nik = next((e.get("value") for e in tracker.latest_message.get("entities") or []
-                if e.get("entity") == "nik" and isinstance(e.get("value"), str)), None) or _digits(value)
+    nik = next(iter(parsing.entity_texts(tracker.latest_message, "nik")), None) or _digits(value)
     birth = unsealed_text(tracker, "birth_date")
     identification = Identification(unsealed_text(tracker, "nik_suffix") or "", requesters(tracker),
                                     birth_date=parsing.iso_date(birth), full_nik=nik)

@@ -48,10 +48,11 @@ def buttons_shown_before_latest_message(tracker: Tracker) -> List[Dict[str, Any]
 
 def typed_number(tracker: Tracker) -> Optional[int]:
     """The option number the user typed ("2", "nomor 2", "yang ke-2"), None if the message is not one."""
-    numbers = list(tracker.get_latest_entity_values("option_number"))
+    numbers = [n for n in parsing.entity_texts(tracker.latest_message, "option_number") if n.isdigit()]
     if numbers:
         return int(numbers[0])
-    return parsing.choice_number(tracker.latest_message.get("text") or "", 99)
+    text = tracker.latest_message.get("text")
+    return parsing.choice_number(text if isinstance(text, str) else "", 99)
 
 
 def typed_option(tracker: Tracker, options: int) -> Optional[int]:
@@ -76,7 +77,7 @@ class ActionRouteTypedValue(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        if next(tracker.get_latest_entity_values("submission_reference"), None):
+        if parsing.entity_texts(tracker.latest_message, "submission_reference"):
             # As if the user had asked for the status with it: the rule for check_submission_status
             # looks it up and then listens (a FollowupAction left the rules with no next step, and
             # the core fallback spoke after the answer).

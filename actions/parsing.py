@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 # Dates live in indonesian_text, shared with the NLU pipeline; re-exported for the actions.
 from indonesian_text.dates import (  # noqa: F401
@@ -19,9 +19,17 @@ _NO = {"tidak", "tdk", "tak", "gak", "ga", "nggak", "ngga", "enggak", "engga", "
        "belum", "blm", "nda", "ndak", "jangan", "salah", "kagak"}
 
 
+def entity_texts(latest_message: dict, entity: str) -> List[str]:
+    """The values of `entity` in the latest message that are text, as the NLU's extractor makes them.
+    Anything else (a number or an object typed as `/intent{"entity": ...}`) is not a value."""
+    entities = latest_message.get("entities") if isinstance(latest_message, dict) else None
+    return [e["value"] for e in entities or [] if isinstance(e, dict) and e.get("entity") == entity
+            and isinstance(e.get("value"), str) and 0 < len(e["value"]) <= 200]
+
+
 def submission_reference(text: str) -> Optional[str]:
     """`nks-ab23cd45` or `NKS AB23CD45` -> `NKS-AB23CD45`."""
-    match = SUBMISSION_REFERENCE.search(text or "")
+    match = SUBMISSION_REFERENCE.search(text if isinstance(text, str) else "")
     return f"NKS-{match.group(1).upper()}" if match else None
 
 
@@ -73,8 +81,7 @@ def typed_phone(latest_message: dict, answer: str) -> Optional[str]:
     """The phone number in the user's answer: the NLU's `phone_number` entity (E.164) when it found
     exactly one, else the one digit run of a short answer (the backend checks it), else None: a
     sentence without a recognisable mobile number. Runs are read with the rule the redaction uses."""
-    found = {e.get("value") for e in latest_message.get("entities") or []
-             if e.get("entity") == "phone_number" and isinstance(e.get("value"), str)}
+    found = set(entity_texts(latest_message, "phone_number"))
     if len(found) == 1:
         return found.pop()
     answer = answer if isinstance(answer, str) else ""

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api.errors import BackendUnavailable, NotFound
 from actions.backend_calls import off_loop, registration_client
-from actions.parsing import submission_reference
+from actions.parsing import entity_texts, submission_reference
 
 
 class ActionSubmissionStatus(Action):
@@ -18,8 +18,8 @@ class ActionSubmissionStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        typed = next(tracker.get_latest_entity_values("submission_reference"), None)
-        reference = submission_reference(typed or tracker.latest_message.get("text", ""))
+        typed = next(iter(entity_texts(tracker.latest_message, "submission_reference")), None)
+        reference = submission_reference(typed or tracker.latest_message.get("text") or "")
         if reference is None:
             dispatcher.utter_message(response="utter_ask_submission_reference")
             return []

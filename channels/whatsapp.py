@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 
 from privacy.logs import install_log_redaction
 from privacy.masking import mask_phone
+from channels import inbound_guard
 from channels import whatsapp_messages as formats
 from channels.message_dedup import message_ids_seen
 from channels.whatsapp_cloud_api import DEFAULT_GRAPH_API_URL, CloudApiClient, log_delivery_failure
@@ -142,6 +143,7 @@ class WhatsAppInput(InputChannel):
         self.seen_message_ids = seen_message_ids or message_ids_seen(settings.dedup_redis_url)
         self._background: Set[asyncio.Task] = set()
         self._per_sender: Dict[str, list] = {}  # wa_id -> [lock, number of messages holding or awaiting it]
+        self._agent: Any = None  # Rasa's agent (domain, tracker store), known from the first webhook
 
     @classmethod
     def name(cls) -> Text:
@@ -185,6 +187,7 @@ class WhatsAppInput(InputChannel):
             except ValueError:
                 log.warning("WhatsApp webhook refused: body is not JSON")
                 return response.text("bad request", status=400)
+            self._agent = getattr(request.app.ctx, "agent", None) or self._agent
             self._start_background(self.handle_webhook(payload, on_new_message))
             return response.text("ok")
 
@@ -238,6 +241,12 @@ class WhatsAppInput(InputChannel):
             return
         if not message.text.strip():
             log.info("WhatsApp message %s (%s) from %s: empty, skipped", ref, message.kind, sender)
+            return
+        refused = await inbound_guard.refusal(self._agent, message.sender, message.text,
+                                              typed=message.kind == "text")
+        if refused is not None:
+            log.info("WhatsApp message %s (%s) from %s: refused before the NLU", ref, message.kind, sender)
+            await output.send_text_message(message.sender, refused)
             return
         log.info("WhatsApp message %s (%s) from %s", ref, message.kind, sender)
         user_message = UserMessage(message.text, output, message.sender, input_channel=CHANNEL_NAME,

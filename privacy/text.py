@@ -36,6 +36,8 @@ def hide_numbers(text: Any, for_logs: bool = False) -> Any:
     for run in hideable_runs(text):
         if len(run.digits) < MIN_HIDDEN_DIGITS or any(start <= run.start and run.end <= end for start, end in kept):
             continue
+        if len(run.digits) == MIN_HIDDEN_DIGITS and text[run.end:run.end + 1] == "*":
+            continue  # the visible head of a masked phone number (+62812*****890)
         pieces.append(text[position:run.start])
         pieces.append(_masked(run.digits))
         position = run.end

@@ -37,6 +37,7 @@ BACKENDS = ("registration", "certificate", "notifications")
 SCHEDULER = "reminders"
 SCHEDULER_READY_LINE = "reminder scheduler started"
 STOP_TIMEOUT_SECONDS = 20
+RASA_REQUEST_MAX_BYTES = 1_048_576
 
 
 class ClusterError(RuntimeError):
@@ -169,6 +170,8 @@ class Cluster:
                    REDIS_HOST=lock.host, REDIS_PORT=str(lock.port), REDIS_PASSWORD=lock.password,
                    LOCK_STORE_TYPE=lock.type, LOCK_STORE_DB=str(lock.db), LOCK_STORE_KEY_PREFIX=lock.key_prefix,
                    TICKET_LOCK_LIFETIME=str(s.timeouts.lock_lifetime),
+                   # Bodies over 1 MB are refused by Sanic itself (nginx already stops them at 256 KB).
+                   SANIC_REQUEST_MAX_SIZE=str(RASA_REQUEST_MAX_BYTES),
                    **self._secrets("ACTION_SERVER_TOKEN"))
         # WhatsApp deliveries retried by Meta are recognised by whichever server gets them.
         password = f":{quote(lock.password, safe='')}@" if lock.password else ""
@@ -186,7 +189,7 @@ class Cluster:
                                       "--host", "127.0.0.1", "--port", str(port), "--ws", "none", "--no-access-log"]
             self.environments[service] = env
         for index, name in enumerate(self.action_server_names):
-            self.commands[name] = [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+            self.commands[name] = [sys.executable, "-m", "actions.server", "--actions", "actions",
                                    "--port", str(s.action_ports[index])]
             self.environments[name] = self._action_server_env()
         for index, name in enumerate(self.rasa_names):

@@ -7,12 +7,15 @@ they write into are handed to that user.
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 import re
 import shutil
 from pathlib import Path
 from typing import List
+
+import yaml
 
 from scripts.cluster_settings import ROOT, ClusterSettings
 
@@ -36,6 +39,16 @@ def _servers(ports) -> str:
                      for port in ports)
 
 
+def message_too_long_json() -> str:
+    """The REST channel's reply to an over-long message, as nginx answers it itself (from the domain)."""
+    responses = yaml.safe_load((ROOT / "domain" / "general.yml").read_text())["responses"]
+    body = json.dumps([{"recipient_id": "", "text": responses["utter_message_too_long"][0]["text"]}],
+                      ensure_ascii=True)
+    if "'" in body or "\\" in body:
+        raise ValueError("utter_message_too_long must be plain ASCII without quotes (it is an nginx string)")
+    return body
+
+
 def render_config(settings: ClusterSettings, worker_user: str = "") -> str:
     token = settings.secrets["ACTION_SERVER_TOKEN"]
     if not re.fullmatch(r"[A-Za-z0-9_\-.~]+", token):
@@ -54,6 +67,7 @@ def render_config(settings: ClusterSettings, worker_user: str = "") -> str:
         "ACTIONS_PORT": str(settings.actions_lb_port),
         "RASA_READ_TIMEOUT": str(settings.timeouts.public_read),
         "ACTION_TIMEOUT": f"{settings.timeouts.action_call:g}",
+        "MESSAGE_TOO_LONG_JSON": message_too_long_json(),
     }
     text = TEMPLATE.read_text()
     for name, value in values.items():

@@ -60,8 +60,8 @@ class RunningAssistant:
             "notifications": [str(BIN / "uvicorn"), "--factory", "backends.notifications.api:create_app", "--host",
                               "127.0.0.1", "--port", str(self.ports["notifications"]), "--ws", "none",
                               "--no-access-log"],
-            "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.ports["actions"])],
-            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
+            "actions": [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(self.ports["actions"])],
+            "rasa": ["env", "SANIC_REQUEST_MAX_SIZE=1048576", str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
                      "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials",
                      str(ROOT / "credentials.yml")],
         }

@@ -1,6 +1,6 @@
 """A slow backend call for one user must not delay another user's action.
 
-The real action server (`python -m rasa_sdk`) runs the project's actions; the registration
+The real action server (`python -m actions.server`, rasa-sdk's app) runs the project's actions; the registration
 backend is replaced by a loopback server that answers one reference slowly.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def action_server():
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     port = free_port()
     env = dict(os.environ, REGISTRATION_URL=f"http://127.0.0.1:{backend.server_port}")
-    process = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "intent_labels.csv"
@@ -49,4 +49,8 @@ class ActionHumanHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_human_handoff")
-        return [SlotSet("handoff_requested", True)]
+        events: List[EventType] = [SlotSet("handoff_requested", True)]
+        if (tracker.active_loop or {}).get("name"):
+            # Inside a form: the form ends here (an agent takes the conversation over).
+            events = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("pending_interruption", None)] + events
+        return events

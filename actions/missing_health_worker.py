@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -10,10 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
+from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import off_loop, registration_client
 from actions.sealing import seal, unsealed_text
 from privacy.masking import mask_nik, mask_phone
+from actions.interruptions import ChangeStep
 from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
 
 FORM = "missing_health_worker_form"
@@ -27,9 +29,25 @@ FIELDS = {  # slot -> backend field name, in the order they are asked and listed
 # Personal data kept out of the tracker store (the profession is a fixed word, stored as it is).
 SEALED_FIELDS = ("submission_nik", "submission_name", "submission_facility", "submission_phone")
 FIELD_LABELS = ("NIK", "Nama lengkap", "Profesi", "Fasilitas kesehatan", "Nomor HP")
-PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
-FLOW_SLOTS = [*FIELDS, "submission_confirmed", "submission_field_to_fix", "submission_outcome", INVALID_ANSWERS_SLOT]
+OTHER_PROFESSION = "tenaga kesehatan lainnya"
+FLOW_SLOTS = [*FIELDS, "submission_confirmed", "submission_field_to_fix", "submission_outcome", "submission_status",
+              INVALID_ANSWERS_SLOT]
 SUBMISSION_NAMESPACE = uuid.UUID("5d1c7f0e-8a44-4c3f-b0f6-0c9c2f4e7d11")
+# A field named with a change word ("nama saya salah", "ganti nomor hp") is asked again, then the summary.
+CHANGE_STEPS = (
+    ChangeStep("nik", ("nik",), ("submission_nik", "submission_confirmed"), "utter_back_to_submission_field"),
+    ChangeStep("name", ("nama",), ("submission_name", "submission_confirmed"), "utter_back_to_submission_field"),
+    ChangeStep("profession", ("profesi", "pekerjaan"), ("submission_profession", "submission_confirmed"),
+               "utter_back_to_submission_field"),
+    ChangeStep("facility", ("fasilitas", "faskes", "tempat kerja", "puskesmas", "rumah sakit"),
+               ("submission_facility", "submission_confirmed"), "utter_back_to_submission_field"),
+    ChangeStep("phone", ("hp", "nomor hp", "no hp", "telepon", "telp", "wa", "whatsapp"),
+               ("submission_phone", "submission_confirmed"), "utter_back_to_submission_field"),
+)
+
+
+def professions() -> Tuple[str, ...]:
+    return registration_client().professions()
 
 
 def _clear(tracker: Tracker, slot: str) -> str:
@@ -52,6 +70,12 @@ async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher, trac
 
 
 class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
+    change_steps = CHANGE_STEPS
+    entity_slots = {"submission_nik": "nik", "submission_name": "person_name", "submission_profession": "profession",
+                    "submission_phone": "phone_number"}
+    own_intents = ("not_registered",)
+    free_text_slots = ("submission_name", "submission_facility")
+
     def name(self) -> Text:
         return f"validate_{FORM}"
 
@@ -71,9 +95,20 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
         return await _checked("submission_name", value, dispatcher, tracker)
 
     async def validate_submission_profession(self, value, dispatcher, tracker, domain):
-        number = parsing.choice_number(str(value), len(PROFESSIONS))
-        return await _checked("submission_profession", PROFESSIONS[number - 1] if number else value, dispatcher,
-                              tracker)
+        """A number of the menu, or a profession in any spelling the NLU knows ("prwt", "sy bidan"):
+        one of the service's list, or any other health profession as "tenaga kesehatan lainnya"."""
+        try:
+            names = professions()
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"submission_profession": None}
+        number = choices.option_number(str(value), len(names))
+        named = parsing.entity_texts(tracker.latest_message, "profession")
+        if number:
+            value = names[number - 1]
+        elif named:
+            value = named[0] if named[0] in names else OTHER_PROFESSION
+        return await _checked("submission_profession", value, dispatcher, tracker)
 
     async def validate_submission_facility(self, value, dispatcher, tracker, domain):
         return await _checked("submission_facility", value, dispatcher, tracker)
@@ -102,14 +137,18 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"submission_confirmed": None}
         except Rejected as error:
+            if error.code == "submission_exists":
+                dispatcher.utter_message(response="utter_submission_exists")
+                return {"submission_confirmed": True, "submission_outcome": "exists"}
             dispatcher.utter_message(text=error.message)
             return {"submission_confirmed": False}
-        return {"submission_confirmed": True, "submission_outcome": "submitted",
-                "submission_reference": submission.reference}
+        outcome = {"duplicate": "duplicate", "updated": "updated"}.get(submission.outcome or "", "submitted")
+        return {"submission_confirmed": True, "submission_outcome": outcome, "submission_reference": submission.reference,
+                "submission_status": submission.status}
 
     async def validate_submission_field_to_fix(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                                domain: DomainDict) -> Dict[Text, Any]:
-        number = parsing.choice_number(str(value), len(FIELDS))
+        number = choices.option_number(str(value), len(FIELDS))
         if number is None:
             dispatcher.utter_message(response="utter_invalid_choice", options=len(FIELDS))
             return {"submission_field_to_fix": None}
@@ -131,7 +170,11 @@ class ActionAskSubmissionProfession(Action):
         return "action_ask_submission_profession"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        labels = [profession.capitalize() for profession in PROFESSIONS]
+        try:
+            labels = [profession.capitalize() for profession in professions()]
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
         ask_numbered_choice(dispatcher, "utter_ask_submission_profession", labels, labels)
         return []
 
@@ -163,7 +206,12 @@ class ActionFinishMissingHealthWorker(Action):
         return "action_finish_missing_health_worker"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if tracker.get_slot("submission_outcome") == "submitted":
-            dispatcher.utter_message(response="utter_submission_received",
-                                     reference=tracker.get_slot("submission_reference"))
+        outcome, reference = tracker.get_slot("submission_outcome"), tracker.get_slot("submission_reference")
+        if outcome == "submitted":
+            dispatcher.utter_message(response="utter_submission_received", reference=reference)
+        elif outcome in ("duplicate", "updated"):
+            # Once is once: the first submission's reference and status, corrected if the data changed.
+            dispatcher.utter_message(response=f"utter_submission_{outcome}", reference=reference)
+            dispatcher.utter_message(response=f"utter_submission_{tracker.get_slot('submission_status') or 'pending'}",
+                                     reference=reference)
         return reset_slots(FLOW_SLOTS) + [SlotSet("submission_reference", tracker.get_slot("submission_reference"))]

@@ -59,18 +59,18 @@ def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[bool]:
 
 
 def choice_number(text: str, options: int) -> Optional[int]:
-    """A 1-based menu choice typed as "2", "no 2", "nomor 2", "yang ke-2" -> 2."""
+    """A 1-based menu choice: "2", "nomor 2", "yang ke-2", "yang kedua", "terakhir" -> a number; else, in a
+    menu without dates, a short answer's only number ("saya pilih 2 min") -> 2."""
+    from indonesian_text.choices import option_number
+
+    strict = option_number(text if isinstance(text, str) else "", options)
+    if strict is not None:
+        return strict
     numbers = re.findall(r"\d+", text or "")
     if len(numbers) != 1 or len(re.sub(r"\D", "", text)) > 2:
         return None
     value = int(numbers[0])
     return value if 1 <= value <= options else None
-
-
-def mentioned_session(text: str, sessions: Sequence[str]) -> Optional[str]:
-    words = set(re.findall(r"[a-z]+", (text or "").lower()))
-    found = [s for s in sessions if s in words]
-    return found[0] if len(found) == 1 else None
 
 
 # Longest phone number as people type it ("+62 812-3456-7890"); a longer answer is a sentence.

@@ -19,6 +19,9 @@ FLOW_SLOTS = [*identification.IDENTIFICATION_SLOTS, INVALID_ANSWERS_SLOT]
 
 
 class ValidateTicketLookupForm(PatientFormValidationAction):
+    entity_slots = {"nik_suffix": "nik_suffix"}
+    own_intents = ("show_ticket",)
+
     def name(self) -> Text:
         return f"validate_{FORM}"
 

@@ -16,10 +16,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import identification, parsing
+from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Contact, Slot
 from actions.backend_calls import off_loop, registration_client
-from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
+from actions.forms import (INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, latest_text,
+                           reset_slots)
+from actions.interruptions import ChangeStep
 from actions.tickets import send_ticket
 
 FORM = "vaccine_registration_form"
@@ -37,6 +40,20 @@ REQUIRED_SLOTS = ["is_health_worker", "nik_suffix", "birth_date", "nik_full", "s
 STATE_SLOTS = ["registration_outcome", "target_match", "target_id", "site_id", "site_name", "site_address",
                "site_regency", "offered_sites", "offered_slots", "chosen_slot", "screening_advice",
                INVALID_ANSWERS_SLOT]
+_AFTER_SITE = ("slot_choice", "chosen_slot", "booking_confirmed")
+# The steps a user may go back to (most specific first); everything not cleared is kept.
+CHANGE_STEPS = (
+    ChangeStep("identity", ("nik", "tanggal lahir", "tgl lahir", "tanggal lahirnya", "ktp"),
+               ("nik_suffix", "birth_date", "nik_full", "target_match", "target_id", "site_id", "site_name",
+                "site_address", "site_regency", "site_confirmed", "site_choice", "offered_sites", *SCREENING_SLOTS,
+                "screening_advice", "offered_slots", *_AFTER_SITE), "utter_back_to_identity"),
+    ChangeStep("screening", ("skrining", "screening", "jawaban", "pertanyaan kesehatan"),
+               (*SCREENING_SLOTS, "screening_advice", "offered_slots", *_AFTER_SITE), "utter_back_to_screening"),
+    ChangeStep("site", ("lokasi", "tempat", "puskesmas", "faskes", "rs", "rumah sakit", "site"),
+               ("site_confirmed", "site_choice", "offered_sites", *_AFTER_SITE), "utter_back_to_site"),
+    ChangeStep("schedule", ("jadwal", "tanggal", "tgl", "hari", "sesi", "jam", "waktu", "slot"),
+               _AFTER_SITE, "utter_back_to_schedule"),
+)
 # Used in the request id of a booking: the same health worker, slot and conversation always
 # send the same id, so a message delivered twice (or a turn replayed after a crash) books once.
 BOOKING_NAMESPACE = uuid.UUID("0b6f6b8e-3d0a-4b7e-9a53-6a0c0f1e5b21")
@@ -62,6 +79,11 @@ def describe_slot(slot: Dict[str, Any]) -> str:
 
 
 class ValidateVaccineRegistrationForm(PatientFormValidationAction):
+    change_steps = CHANGE_STEPS
+    # "saya perawat, mau daftar vaksin": a profession answers "are you a health worker?".
+    entity_slots = {"is_health_worker": "profession", "nik_suffix": "nik_suffix"}
+    own_intents = ("register_vaccine",)
+
     def name(self) -> Text:
         return f"validate_{FORM}"
 
@@ -77,7 +99,12 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
 
     async def validate_is_health_worker(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
-        answer = _yes_no(value, tracker)
+        # "1"/"ya" (a button), "iya saya perawat", "saya bukan nakes", or just "saya bidan".
+        answer = True if value is True else _yes_no(value, tracker)
+        if answer is None and value != latest_text(tracker):
+            answer = _yes_no(latest_text(tracker), tracker)
+        if answer is None and parsing.entity_texts(tracker.latest_message, "profession"):
+            answer = True
         if answer is None:
             dispatcher.utter_message(response="utter_please_answer_yes_no")
             return {"is_health_worker": None}
@@ -132,7 +159,7 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
             dispatcher.utter_message(response="utter_please_answer_yes_no")
             return {"site_confirmed": None}
         if answer:
-            return {"site_confirmed": True}
+            return dict(await self._slots_at_site(tracker, tracker.get_slot("site_id"), dispatcher), site_confirmed=True)
         try:
             sites = await off_loop(registration_client().sites, tracker.get_slot("site_regency"))
         except BackendUnavailable:
@@ -148,16 +175,30 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
     async def validate_site_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
         offered = tracker.get_slot("offered_sites") or []
-        number = parsing.choice_number(str(value), len(offered))
+        text = str(value).strip().lower()
+        number = choices.option_number(text, len(offered))
         if number is None:
-            named = [s for s in offered if str(value).strip().lower() in s["name"].lower()]
-            number = offered.index(named[0]) + 1 if len(named) == 1 and len(str(value).strip()) >= 4 else None
+            named = [s for s in offered if text in s["name"].lower()]
+            number = offered.index(named[0]) + 1 if len(named) == 1 and len(text) >= 4 else None
         if number is None:
             dispatcher.utter_message(response="utter_invalid_choice", options=len(offered))
             return {"site_choice": None}
         site = offered[number - 1]
         return {"site_choice": str(number), "site_id": site["id"], "site_name": site["name"],
-                "site_address": site["address"]}
+                "site_address": site["address"], **await self._slots_at_site(tracker, site["id"], dispatcher)}
+
+    async def _slots_at_site(self, tracker: Tracker, site_id: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        """After going back to the site: when the screening was already answered, the new site's slots."""
+        if any(tracker.get_slot(name) is None for name in SCREENING_SLOTS) or site_id is None:
+            return {}
+        try:
+            slots = await off_loop(registration_client().offerable_slots, int(site_id))
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"site_confirmed": None, "site_choice": None}
+        if not slots:
+            return {"registration_outcome": "no_slots"}
+        return {"offered_slots": [_slot_dict(s) for s in slots]}
 
     async def _screening_answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker) -> Dict[Text, Any]:
@@ -192,21 +233,18 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
     async def validate_slot_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
         offered = tracker.get_slot("offered_slots") or []
-        text = str(value)
-        number = parsing.choice_number(text, len(offered))
-        if number is None:
-            day = parsing.mentioned_date(text, parsing.today_in_indonesia())
-            session = parsing.mentioned_session(text, ("pagi", "siang"))
-            candidates = [s for s in offered if day is not None and s["date"] == day.isoformat()
-                          and session in (None, s["session"])]
-            if len(candidates) > 1:
-                dispatcher.utter_message(response="utter_which_session")
-                return {"slot_choice": None}
-            number = offered.index(candidates[0]) + 1 if candidates else None
-        if number is None:
-            dispatcher.utter_message(response="utter_invalid_slot_choice", options=len(offered))
+        options = [choices.Option(dt.date.fromisoformat(s["date"]), s["session"]) for s in offered]
+        choice = choices.choose(str(value), options, parsing.today_in_indonesia())
+        if choice.picked is not None:
+            return {"slot_choice": str(choice.picked), "chosen_slot": offered[choice.picked - 1]}
+        if choice.is_ambiguous:
+            # "tgl 7", "besok": ask back with the slots it could mean, by their numbers in the list.
+            lines = "\n".join(f"{number}. {describe_slot(offered[number - 1])}" for number in choice.candidates)
+            dispatcher.utter_message(response="utter_which_slot", options=lines)
             return {"slot_choice": None}
-        return {"slot_choice": str(number), "chosen_slot": offered[number - 1]}
+        response = "utter_slot_date_not_offered" if choice.mentioned_date else "utter_invalid_slot_choice"
+        dispatcher.utter_message(response=response, options=len(offered))
+        return {"slot_choice": None}
 
     async def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> Dict[Text, Any]:

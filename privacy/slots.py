@@ -114,12 +114,12 @@ SAFE_SLOTS: Dict[str, Kind] = {
     "offered_sites": backend_record(),
     "offered_slots": backend_record(),
     "chosen_slot": backend_record(),
-    "slot_candidates": backend_record(),
     "screening_advice": backend_record(),
     # missing health workers (actions/missing_health_worker.py, submission_status.py)
     "submission_profession": lowercase_words(),
     "submission_confirmed": flag(),
-    "submission_outcome": one_of("submitted", "already_listed", "duplicate", "exists"),
+    "submission_outcome": one_of("submitted", "already_listed", "duplicate", "updated", "exists"),
+    "submission_status": one_of("pending", "validated", "rejected"),
     "submission_reference": reference(),
     # PeduliLindungi (actions/pedulilindungi/)
     "pl_otp": one_of("verified"),

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from actions.api.errors import NotFound
@@ -106,6 +107,7 @@ class Submission:
     reference: str
     status: str  # "pending" | "validated" | "rejected"
     created_at: str
+    outcome: Optional[str] = None  # on submitting: "created" | "duplicate" | "updated"
 
 
 class RegistrationClient:
@@ -161,7 +163,12 @@ class RegistrationClient:
                                      request_id: str) -> Submission:
         data = self.http.post("/v1/submissions", {"nik": nik, "name": name, "profession": profession,
                                                   "facility": facility, "phone": phone, "request_id": request_id})
-        return Submission(data["reference"], data["status"], data["created_at"])
+        return Submission(data["reference"], data["status"], data["created_at"], data.get("outcome"))
+
+    @functools.lru_cache(maxsize=1)
+    def professions(self) -> Tuple[str, ...]:
+        """The professions a submission may name (the service's one list), fetched once."""
+        return tuple(self.http.get("/v1/submissions/professions"))
 
     def check_submission_field(self, field: str, value: str) -> str:
         """The normalized value, or Rejected with the backend's Indonesian explanation."""

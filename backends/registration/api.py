@@ -147,6 +147,8 @@ class SubmissionOut(BaseModel):
     reference: str
     status: str = Field(..., description="pending | validated | rejected")
     created_at: dt.datetime
+    outcome: Optional[str] = Field(None, description="On submitting: created | duplicate (the pending submission "
+                                   "for this NIK, same phone) | updated (that one, corrected)")
 
 
 def _site_out(site: Site) -> SiteOut:
@@ -264,11 +266,20 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
         return Response(ticket_qr_png(appointment.ticket_code), media_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.post("/submissions", response_model=SubmissionOut, status_code=201, tags=["submissions"])
-    def create_submission(body: SubmissionRequest, session: Session = Depends(session_dependency)):
-        submission = services.submit_missing_health_worker(session, services.SubmissionInput(**body.dict()))
+    @api.post("/submissions", response_model=SubmissionOut, status_code=201, tags=["submissions"],
+              responses={409: {"description": "submission_exists: a pending one for the NIK, another phone"}})
+    def create_submission(body: SubmissionRequest, response: Response, session: Session = Depends(session_dependency)):
+        result = services.submit_missing_health_worker(session, services.SubmissionInput(**body.dict()))
+        if result.outcome != "created":
+            response.status_code = 200
+        submission = result.submission
         return SubmissionOut(reference=submission.reference, status=submission.status,
-                             created_at=submission.created_at)
+                             created_at=submission.created_at, outcome=result.outcome)
+
+    @api.get("/submissions/professions", response_model=List[str], tags=["submissions"],
+             summary="The professions a submission may name (the one list; the bot shows it as a menu)")
+    def professions():
+        return services.profession_names()
 
     @api.post("/submissions/check-field", response_model=FieldCheckOut, tags=["submissions"],
               summary="Validate one field while the user types it (same rules as the submission)")

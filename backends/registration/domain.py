@@ -42,6 +42,15 @@ class AlreadyListed(DomainError):
     message = "NIK Anda sudah terdaftar sebagai sasaran vaksinasi. Ketik *Vaksin* untuk mendaftar jadwal vaksinasi."
 
 
+class SubmissionExists(DomainError):
+    """A pending submission for the NIK was made with another phone number: not the same person, or not
+    provably; its reference is not given away."""
+
+    code, status = "submission_exists", 409
+    message = ("Sudah ada pengajuan data untuk NIK ini yang sedang diverifikasi. Jika itu pengajuan Anda, "
+               "gunakan nomor HP yang sama seperti saat mengajukan, atau hubungi hotline 119 ext 9.")
+
+
 class UnknownProfession(DomainError):
     code, message = "profession_unknown", "Profesi tidak dikenali. Pilih: " + ", ".join(PROFESSIONS) + "."
     status = 422
@@ -219,6 +228,21 @@ def normalize_facility(raw: str) -> str:
     if not 3 <= len(facility) <= 200:
         raise InvalidField("Nama fasilitas kesehatan harus 3 sampai 200 karakter.")
     return facility
+
+
+@dataclass(frozen=True)
+class ResubmissionDecision:
+    outcome: str  # "duplicate" (same data again) | "updated" (corrected while pending)
+    changes: Dict[str, str]
+
+
+def decide_resubmission(pending: Mapping[str, str], fields: Mapping[str, str]) -> ResubmissionDecision:
+    """Once is once: a second submission for a NIK with a pending one is the same request when it comes
+    with the same phone number (the submitter's second factor); its other fields then correct it."""
+    if pending.get("phone") != fields.get("phone"):
+        raise SubmissionExists()
+    changes = {name: value for name, value in fields.items() if pending.get(name) != value}
+    return ResubmissionDecision("updated" if changes else "duplicate", changes)
 
 
 def normalize_profession(raw: str) -> str:

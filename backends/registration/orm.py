@@ -88,6 +88,11 @@ class Submission(Base):
     """Data sent by a health worker who is missing from the target list, awaiting verification."""
 
     __tablename__ = "submissions"
+    __table_args__ = (
+        # Once is once: at most one pending submission per NIK, enforced by the database.
+        Index("uq_submissions_one_pending", "nik", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
     id = Column(Integer, primary_key=True)
     reference = Column(String(20), nullable=False, unique=True)
     nik = Column(String(16), nullable=False, index=True)

@@ -96,13 +96,6 @@ def active_appointment(session: Session, target_id: int) -> Optional[Appointment
     ).scalar_one_or_none()
 
 
-def get_appointment(session: Session, appointment_id: int) -> Appointment:
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound("Jadwal vaksinasi tidak ditemukan.")
-    return appointment
-
-
 @dataclass(frozen=True)
 class Contact:
     """Where the assistant can reach the person who booked: Rasa's channel and sender id."""
@@ -215,18 +208,48 @@ class SubmissionInput:
     request_id: str
 
 
-def submit_missing_health_worker(session: Session, data: SubmissionInput) -> Submission:
-    """Stores a pending submission after validating every field; idempotent by request_id."""
+@dataclass(frozen=True)
+class SubmissionResult:
+    submission: Submission
+    outcome: str  # "created" | "duplicate" | "updated"
+
+
+def submit_missing_health_worker(session: Session, data: SubmissionInput) -> SubmissionResult:
+    """Stores a pending submission after validating every field; idempotent by request_id, and once
+    per NIK: a second one with the same phone answers with the first (corrected if its data changed)."""
     replay = session.execute(select(Submission).where(Submission.request_id == data.request_id)).scalar_one_or_none()
     if replay is not None:
-        return replay
+        return SubmissionResult(replay, "duplicate")
     fields = {name: check_submission_field(session, name, getattr(data, name)) for name in SUBMISSION_FIELDS}
-    submission = Submission(reference=domain.new_submission_reference(), status="pending",
-                            request_id=data.request_id, **fields)
-    session.add(submission)
-    session.commit()
-    log.info("submission stored", extra={"event": "submission_created"})
-    return submission
+    for _attempt in range(2):
+        pending = _pending_submission(session, fields["nik"])
+        if pending is not None:
+            decision = domain.decide_resubmission({name: getattr(pending, name) for name in fields}, fields)
+            for name, value in decision.changes.items():
+                setattr(pending, name, value)
+            session.commit()
+            log.info("submission %s", decision.outcome, extra={"event": f"submission_{decision.outcome}"})
+            return SubmissionResult(pending, decision.outcome)
+        submission = Submission(reference=domain.new_submission_reference(), status="pending",
+                                request_id=data.request_id, **fields)
+        session.add(submission)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a concurrent submission for the same NIK won: answer as a resubmission
+            continue
+        log.info("submission stored", extra={"event": "submission_created"})
+        return SubmissionResult(submission, "created")
+    raise domain.SubmissionExists()
+
+
+def _pending_submission(session: Session, nik: str) -> Optional[Submission]:
+    return session.execute(select(Submission).where(Submission.nik == nik, Submission.status == "pending")
+                           ).scalar_one_or_none()
+
+
+def profession_names() -> List[str]:
+    return list(domain.PROFESSIONS)
 
 
 def get_submission(session: Session, reference: str) -> Submission:

@@ -46,11 +46,6 @@ def test_dates_in_a_schedule_choice(text, expected):
     assert parsing.mentioned_date(text, TODAY) == expected
 
 
-def test_sessions():
-    assert parsing.mentioned_session("25 januari pagi", ("pagi", "siang")) == "pagi"
-    assert parsing.mentioned_session("25 januari", ("pagi", "siang")) is None
-
-
 def test_indonesian_date():
     assert parsing.indonesian_date(dt.date(2021, 1, 25)) == "Senin, 25 Januari 2021"
 

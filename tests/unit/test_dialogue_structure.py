@@ -1,0 +1,76 @@
+"""Structural rules of the dialogue and of privacy that a new slot, form or action must keep."""
+import ast
+import functools
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+
+from actions.interruptions import IGNORED_BY_FORMS
+from privacy.slots import SAFE_SLOTS, SEALED_SLOTS, unsafe_declarations
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=None)
+def domain() -> dict:
+    return Domain.load(str(ROOT / "domain")).as_dict()
+
+
+def _from_text_slots():
+    return [name for name, slot in domain()["slots"].items()
+            if any(m.get("type") == "from_text" for m in slot.get("mappings", []))]
+
+
+def test_no_slot_filled_from_text_is_declared_with_a_kind_raw_text_could_pass():
+    assert unsafe_declarations(_from_text_slots()) == {}
+
+
+def test_sealed_slots_are_never_declared_safe_so_an_unsealed_value_is_redacted():
+    assert SEALED_SLOTS & set(SAFE_SLOTS) == set()
+
+
+def _sealed_in_actions():
+    """The slot names every `seal(tracker, "<slot>", …)` call in actions/ seals."""
+    sealed = set()
+    for path in (ROOT / "actions").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "seal":
+                slot = node.args[1] if len(node.args) > 1 else None
+                if isinstance(slot, ast.Constant):
+                    sealed.add(slot.value)
+                elif slot is not None:
+                    sealed.add(f"<dynamic in {path.name}>")
+    return sealed
+
+
+def test_every_slot_an_action_seals_is_declared_sealed_and_not_safe():
+    sealed = {name for name in _sealed_in_actions() if not name.startswith("<dynamic")}
+    assert sealed, "the scan found no seal() calls"
+    assert sealed <= SEALED_SLOTS
+    assert not sealed & set(SAFE_SLOTS)
+
+
+def test_every_declared_slot_exists_in_the_domain():
+    slots = set(domain()["slots"])
+    reserved_for_recovery = {name for name in SEALED_SLOTS if name.startswith("recovery_")}
+    assert set(SAFE_SLOTS) - {"requested_slot"} <= slots  # requested_slot: Rasa's own
+    assert SEALED_SLOTS - reserved_for_recovery <= slots
+
+
+def test_every_form_ignores_the_same_interruptions():
+    for name, form in domain()["forms"].items():
+        assert set(form.get("ignored_intents") or []) == IGNORED_BY_FORMS, name
+
+
+def test_every_form_has_a_validation_action_with_the_shared_behaviour():
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions.forms import PatientFormValidationAction
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    for form in domain()["forms"]:
+        action = executor.actions.get(f"validate_{form}")
+        assert action is not None, form
+        owner = getattr(action, "__self__", None)
+        assert isinstance(owner, PatientFormValidationAction), form

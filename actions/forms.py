@@ -91,24 +91,27 @@ class PatientFormValidationAction(FormValidationAction, ABC):
         step = step_back(text, self.change_steps, tracker.slots)
         if step is not None:
             dispatcher.utter_message(response=step.response)
-            return [SlotSet(slot, None) for slot in step.clears]
+            return _dropped_candidates(tracker) + [SlotSet(slot, None) for slot in step.clears]
         kind = cancel_kind(text, intent, confidence)
         if kind == "explicit" or (kind == "soft" and not self._has_progress(tracker, domain)):
-            return self._leave({"kind": "cancel", "form": self.form_name()})
+            return _dropped_candidates(tracker) + self._leave({"kind": "cancel", "form": self.form_name()})
         if kind == "soft":
-            return [SlotSet(PENDING_SLOT, {"kind": "cancel", "form": self.form_name(), "slot": requested})]
+            return _dropped_candidates(tracker) + [
+                SlotSet(PENDING_SLOT, {"kind": "cancel", "form": self.form_name(), "slot": requested})]
         target = switch_target(intent, confidence, self._own_intents())
         asks_for_own_flow = intent in self._own_intents() and confidence >= SWITCH_CONFIDENCE
-        if intent in RESUMING_INTENTS:
-            return []  # the form steps aside: a general rule answers, then the form asks again
-        if (target or asks_for_own_flow) and requested in self.free_text_slots:
-            # Any text is a valid name: a clear request for a flow is not taken as one.
-            return self._offer(target, requested, dispatcher, tracker)
+        interrupts = intent in RESUMING_INTENTS or target or asks_for_own_flow
+        if interrupts and requested in self.free_text_slots:
+            # Any text is a valid name: a greeting, a question or a request for a flow is not taken as one.
+            return [] if intent in RESUMING_INTENTS else self._offer(target, requested, dispatcher, tracker)
         said_before = len(dispatcher.messages)
         events = await self._validated_answer(dispatcher, tracker, domain)
-        if (target or asks_for_own_flow) and not _accepted(events, requested):
-            # Not an answer to the question but a request for a flow: say so instead of "invalid".
+        if interrupts and not _accepted(events, requested):
+            # Not an answer to the question ("sabtu pagi" may read as a greeting, and then it is an
+            # answer): a question, a greeting or a request for a flow, handled as such instead of "invalid".
             del dispatcher.messages[said_before:]
+            if intent in RESUMING_INTENTS:
+                return []  # the form steps aside: a general rule answers, then the form asks again
             return self._offer(target, requested, dispatcher, tracker)
         return events
 
@@ -117,9 +120,9 @@ class PatientFormValidationAction(FormValidationAction, ABC):
         if target is None:  # the form's own flow: it is already running
             dispatcher.utter_message(response="utter_form_in_progress",
                                      current=intent_labels().get(flow_of(self.form_name()), "ini"))
-            return [SlotSet(INVALID_ANSWERS_SLOT, tracker.get_slot(INVALID_ANSWERS_SLOT))]
-        return [SlotSet(PENDING_SLOT, {"kind": "switch", "intent": target, "form": self.form_name(),
-                                       "slot": requested})]
+            return _dropped_candidates(tracker) + [SlotSet(INVALID_ANSWERS_SLOT, tracker.get_slot(INVALID_ANSWERS_SLOT))]
+        return _dropped_candidates(tracker) + [
+            SlotSet(PENDING_SLOT, {"kind": "switch", "intent": target, "form": self.form_name(), "slot": requested})]
 
     async def _validated_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: Dict[Text, Any]) -> List[EventType]:
@@ -253,6 +256,12 @@ class ActionLeaveForm(Action):
         dispatcher.utter_message(response="utter_cancelled", current=current)
         dispatcher.utter_message(response="utter_main_menu")
         return events
+
+
+def _dropped_candidates(tracker: Tracker) -> List[EventType]:
+    """The message was not an answer: what Rasa took from its text into the asked slot is undone, so
+    no raw, unvalidated text stays in a slot."""
+    return [SlotSet(name, None) for name, value in tracker.slots_to_validate().items() if value is not None]
 
 
 def _accepted(events: List[EventType], slot: Optional[str]) -> bool:

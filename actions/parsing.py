@@ -59,21 +59,14 @@ def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[bool]:
 
 
 def choice_number(text: str, options: int) -> Optional[int]:
-    """A 1-based menu choice: "2", "nomor 2", "yang ke-2", "yang kedua", "terakhir" -> a number; else, in a
-    menu without dates, a short answer's only number ("saya pilih 2 min") -> 2."""
+    """A 1-based menu choice: "2", "nomor 2", "saya pilih 2 min", "yang ke-2", "yang kedua", "terakhir".
+    A number inside other words ("tgl 4 desember") is not a choice (indonesian_text/choices.py)."""
     from indonesian_text.choices import option_number
 
-    strict = option_number(text if isinstance(text, str) else "", options)
-    if strict is not None:
-        return strict
-    numbers = re.findall(r"\d+", text or "")
-    if len(numbers) != 1 or len(re.sub(r"\D", "", text)) > 2:
-        return None
-    value = int(numbers[0])
-    return value if 1 <= value <= options else None
+    return option_number(text if isinstance(text, str) else "", options)
 
 
-# Longest phone number as people type it ("+62 812-3456-7890"); a longer answer is a sentence.
+# Longest phone number as people type it ("+62 812 - 3456 - 7890"); a longer answer is a sentence.
 MAX_PHONE_TEXT = 30
 
 

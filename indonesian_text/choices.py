@@ -54,9 +54,13 @@ def _words(text: str) -> str:
     return " ".join((text or "").lower().split())
 
 
+_POLITE_HEAD = re.compile(r"^(?:(?:saya|sy|aku|ak|mau|mo|minta|ok|oke|baik)\s+)+")
+
+
 def option_number(text: str, options: int) -> Optional[int]:
-    """The option the message names by number or ordinal, or None; out of range is None."""
-    text = _words(text)
+    """The option the message names by number or ordinal, or None; out of range is None.
+    "2", "nomor 2", "saya pilih 2 min", "yang kedua" name one; "tgl 4 desember" does not."""
+    text = _POLITE_HEAD.sub("", _words(text))
     number: Optional[int] = None
     match = OPTION.match(text)
     if match:
@@ -102,7 +106,8 @@ def choose(text: str, options: Sequence[Option], today: dt.date) -> Choice:
     """The option(s) of `options` the message means."""
     words = _words(text)
     number = option_number(words, len(options))
-    if OPTION.match(words) or _NUMBER_WORD_OPTION.match(words):
+    bare = _POLITE_HEAD.sub("", words)
+    if OPTION.match(bare) or _NUMBER_WORD_OPTION.match(bare):
         return Choice(picked=number) if number else Choice()
     offered_dates = [o.date for o in options if o.date]
     mentioned, dates = _dates_mentioned(words, today, offered_dates)

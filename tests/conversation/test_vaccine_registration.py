@@ -22,10 +22,17 @@ def images(messages):
     return [m["image"] for m in messages if m.get("image")]
 
 
-def identify(assistant, user, nik_suffix="900012"):
+BIRTH_DATES = {"900012": "13-06-1990", "880021": "4 Februari 1988", "850007": "15-03-1985", "000001": "01-01-1990"}
+
+
+def identify(assistant, user, nik_suffix="900012", birth_date=None):
+    """Start the registration and identify: the 6 digits, then the birth date (the second factor)."""
     assert "tenaga kesehatan" in texts(assistant.say(user, "Vaksin")).lower()
     assert "6 digit terakhir" in texts(assistant.say(user, "ya"))
-    return assistant.say(user, nik_suffix)
+    asked = texts(assistant.say(user, nik_suffix))
+    assert "tanggal lahir" in asked  # digits alone never identify anyone
+    digits = nik_suffix.replace(" ", "")
+    return assistant.say(user, birth_date or BIRTH_DATES[digits])
 
 
 def answer_screening(assistant, user, answers):
@@ -62,9 +69,10 @@ def test_happy_path_ends_with_a_ticket_the_backend_verifies(assistant):
     again = identify(assistant, user, "900012")
     assert "sudah memiliki jadwal" in texts(again) and images(again) == [image_url]
 
-    # "tiket saya" shows it again after identification.
+    # "tiket saya" shows it again after identification (digits and birth date).
     assert "memastikan identitas" in texts(assistant.say(user, "tiket saya"))
-    shown = assistant.say(user, "900012")
+    assert "tanggal lahir" in texts(assistant.say(user, "900012"))
+    shown = assistant.say(user, "13 juni 1990")
     assert images(shown) == [image_url]
 
 
@@ -75,21 +83,22 @@ def test_not_a_health_worker_gets_the_other_channels(assistant):
     assert "pedulilindungi.id" in reply and "*119#" in reply and "119 ext 9" in reply
 
 
-def test_shared_digits_ask_for_the_birth_date_and_reveal_nobody(assistant):
+def test_digits_reveal_nobody_until_the_birth_date_matches(assistant):
     user = new_user()
-    asked = texts(identify(assistant, user, "850007"))
-    assert "tanggal lahir" in asked
-    assert "Budi" not in asked and "Dewi" not in asked
+    assistant.say(user, "Vaksin")
+    assistant.say(user, "ya")
+    asked = texts(assistant.say(user, "850007"))
+    assert "tanggal lahir" in asked and "Budi" not in asked and "Dewi" not in asked
     wrong = texts(assistant.say(user, "01-01-1990"))
-    assert "tidak cocok" in wrong and "Budi" not in wrong and "Dewi" not in wrong
-    found = texts(assistant.say(user, "7 Agustus 1985"))
+    assert "tidak kami temukan" in wrong and "Budi" not in wrong and "Dewi" not in wrong
+    found = texts(identify(assistant, user, "850007", "7 Agustus 1985"))
     assert "Dewi Lestari" in found and "Budi" not in found
 
 
 def test_unknown_digits_lead_to_the_data_submission(assistant):
     user = new_user()
     reply = texts(identify(assistant, user, "000001"))
-    assert "belum terdaftar" in reply and "mengirimkan data" in reply
+    assert "tidak kami temukan" in reply and "mengirimkan data" in reply
     assert "NIK lengkap" in texts(assistant.say(user, "ya"))
     assert "16 digit" in texts(assistant.say(user, "3171 0165 0192"))            # too short
     assert "kode provinsi" in texts(assistant.say(user, "9971016501920003"))     # bad province
@@ -144,8 +153,7 @@ def test_three_invalid_answers_offer_a_human(assistant):
 
 def test_slot_taken_meanwhile_offers_the_remaining_ones(assistant):
     user = new_user()
-    identify(assistant, user, "850007")
-    assistant.say(user, "15-03-1985")        # Budi Santoso
+    identify(assistant, user, "850007", "15-03-1985")        # Budi Santoso
     assistant.say(user, "ya")
     answer_screening(assistant, user, ["tidak"] * SCREENING_QUESTIONS)
     assistant.say(user, "1")

@@ -11,8 +11,10 @@ before the question's own validation (actions/interruptions.py decides what a me
 5. otherwise the answer: the requested slot from the text, and every slot of `entity_slots` the
    message's entities fill ("saya perawat" answers "are you a health worker?"); a number under [Ya]
    [Tidak] buttons is that button.
-Leaving the form (a confirmed cancel or switch) ends it and runs `action_leave_form`, which says what
-was lost and, for a switch, starts the other flow as if the user had just asked for it.
+Leaving the form (a confirmed cancel or switch) ends it like a finished form, so the form's own
+"done" rule runs its next action; every such action is an AfterFormAction, which first checks whether
+the user left: then it says what was lost and, for a switch, starts the other flow as if the user had
+just asked for it (`leave_form`), instead of finishing the flow.
 After MAX_INVALID_ANSWERS invalid answers to the same question the form explains once more what it
 needs and offers a human agent or cancelling, instead of asking the same question forever.
 """
@@ -22,7 +24,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
@@ -36,7 +38,7 @@ MAX_INVALID_ANSWERS = 3
 INVALID_ANSWERS_SLOT = "invalid_answers"
 PENDING_SLOT = "pending_interruption"
 ANSWER_SLOT = "interruption_answer"
-LEAVE_ACTION = "action_leave_form"
+
 # Which flow each form belongs to, by the intent that starts it (its label names it to the user).
 FORM_FLOWS: Dict[str, str] = {
     "vaccine_registration_form": "register_vaccine",
@@ -181,7 +183,9 @@ class PatientFormValidationAction(FormValidationAction, ABC):
         return clear
 
     def _leave(self, pending: Dict[str, Any]) -> List[EventType]:
-        return [SlotSet(PENDING_SLOT, dict(pending, leave=True)), FollowupAction(LEAVE_ACTION)]
+        # The form ends (no slot to request): its "done" rule runs its AfterFormAction, which reads
+        # `pending_interruption` and leaves instead of finishing.
+        return [SlotSet(PENDING_SLOT, dict(pending, leave=True))]
 
     async def next_requested_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: Dict[Text, Any]) -> Optional[EventType]:
@@ -235,27 +239,39 @@ class ActionAskInterruptionAnswer(Action):
         return []
 
 
-class ActionLeaveForm(Action):
-    """After a confirmed cancel or switch: the form has ended; say what was lost, forget the flow's
-    answers, and for a switch start the other flow as if the user had just asked for it."""
+class AfterFormAction(Action, ABC):
+    """The action a form's "done" rule runs. When the user left the form (a confirmed cancel or a switch
+    to another flow) it leaves instead of finishing: says what was lost, forgets the flow's answers and,
+    for a switch, starts the other flow as if the user had just asked for it."""
 
-    def name(self) -> Text:
-        return LEAVE_ACTION
+    # Events that tell the form's rules the flow is over when it was left (e.g. an outcome "left").
+    left_events: Sequence[EventType] = ()
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        pending = tracker.get_slot(PENDING_SLOT) or {}
-        form = pending.get("form") or ""
-        required = (domain.get("forms", {}).get(form) or {}).get("required_slots") or []
-        events: List[EventType] = [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None), SlotSet(PENDING_SLOT, None),
-                                   SlotSet(INVALID_ANSWERS_SLOT, None)] + reset_slots(required)
-        current = intent_labels().get(flow_of(form), "proses ini")
-        if pending.get("kind") == "switch" and pending.get("intent") in FLOW_START_INTENTS:
-            dispatcher.utter_message(response="utter_flow_switched", current=current)
-            intent = pending["intent"]
-            return events + as_users_turn(tracker, f"/{intent}", intent, [])
-        dispatcher.utter_message(response="utter_cancelled", current=current)
-        dispatcher.utter_message(response="utter_main_menu")
-        return events
+        pending = tracker.get_slot(PENDING_SLOT)
+        if isinstance(pending, dict) and pending.get("leave"):
+            return list(self.left_events) + leave_form(pending, dispatcher, tracker, domain)
+        return await self.after_form(dispatcher, tracker, domain)
+
+    @abstractmethod
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: Dict[Text, Any]) -> List[EventType]:
+        """What the flow does when its form is done."""
+
+
+def leave_form(pending: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker,
+               domain: Dict[Text, Any]) -> List[EventType]:
+    form = pending.get("form") or ""
+    required = (domain.get("forms", {}).get(form) or {}).get("required_slots") or []
+    events: List[EventType] = [SlotSet(PENDING_SLOT, None), SlotSet(INVALID_ANSWERS_SLOT, None)] + reset_slots(required)
+    current = intent_labels().get(flow_of(form), "proses ini")
+    if pending.get("kind") == "switch" and pending.get("intent") in FLOW_START_INTENTS:
+        dispatcher.utter_message(response="utter_flow_switched", current=current)
+        intent = pending["intent"]
+        return events + as_users_turn(tracker, f"/{intent}", intent, [])
+    dispatcher.utter_message(response="utter_cancelled", current=current)
+    dispatcher.utter_message(response="utter_main_menu")
+    return events
 
 
 def _dropped_candidates(tracker: Tracker) -> List[EventType]:

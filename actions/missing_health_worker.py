@@ -16,7 +16,8 @@ from actions.backend_calls import off_loop, registration_client
 from actions.sealing import seal, unsealed_text
 from privacy.masking import mask_nik, mask_phone
 from actions.interruptions import ChangeStep
-from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, reset_slots
+from actions.forms import (INVALID_ANSWERS_SLOT, AfterFormAction, PatientFormValidationAction, ask_numbered_choice,
+                           reset_slots)
 
 FORM = "missing_health_worker_form"
 FIELDS = {  # slot -> backend field name, in the order they are asked and listed for correction
@@ -201,11 +202,11 @@ class ActionAskSubmissionFieldToFix(Action):
         return []
 
 
-class ActionFinishMissingHealthWorker(Action):
+class ActionFinishMissingHealthWorker(AfterFormAction):
     def name(self) -> Text:
         return "action_finish_missing_health_worker"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         outcome, reference = tracker.get_slot("submission_outcome"), tracker.get_slot("submission_reference")
         if outcome == "submitted":
             dispatcher.utter_message(response="utter_submission_received", reference=reference)

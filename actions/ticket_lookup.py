@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import identification
 from actions.api.errors import BackendUnavailable
 from actions.backend_calls import off_loop, registration_client
-from actions.forms import INVALID_ANSWERS_SLOT, PatientFormValidationAction, reset_slots
+from actions.forms import INVALID_ANSWERS_SLOT, AfterFormAction, PatientFormValidationAction, reset_slots
 from actions.tickets import send_ticket
 
 FORM = "ticket_lookup_form"
@@ -51,11 +51,11 @@ class ActionStartTicketLookup(Action):
         return reset_slots(FLOW_SLOTS)
 
 
-class ActionShowTicket(Action):
+class ActionShowTicket(AfterFormAction):
     def name(self) -> Text:
         return "action_show_ticket"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         target_id = identification.identified_target(tracker)
         if target_id is None:
             if tracker.get_slot("target_match") != "throttled":  # the throttle already said why

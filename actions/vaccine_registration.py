@@ -11,7 +11,7 @@ import uuid
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,8 +20,8 @@ from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Contact, Slot
 from actions.backend_calls import off_loop, registration_client
-from actions.forms import (INVALID_ANSWERS_SLOT, PatientFormValidationAction, ask_numbered_choice, latest_text,
-                           reset_slots)
+from actions.forms import (INVALID_ANSWERS_SLOT, AfterFormAction, PatientFormValidationAction, ask_numbered_choice,
+                           latest_text, reset_slots)
 from actions.interruptions import ChangeStep
 from actions.tickets import send_ticket
 
@@ -344,13 +344,14 @@ class ActionAskBookingConfirmed(Action):
         return []
 
 
-class ActionFinishVaccineRegistration(Action):
+class ActionFinishVaccineRegistration(AfterFormAction):
+    left_events = (SlotSet("registration_outcome", "left"),)
     """Speaks the outcome the form decided, then clears the flow (keeping the outcome for rules)."""
 
     def name(self) -> Text:
         return "action_finish_vaccine_registration"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         outcome = tracker.get_slot("registration_outcome")
         advice = " ".join(tracker.get_slot("screening_advice") or [])
         if outcome == "not_health_worker":

@@ -103,7 +103,7 @@ SAFE_SLOTS: Dict[str, Kind] = {
     "slot_choice": option_number(),
     "booking_confirmed": flag(),
     "registration_outcome": one_of("not_health_worker", "no_match", "has_appointment", "postponed", "no_slots",
-                                   "booked", "throttled"),
+                                   "booked", "throttled", "left"),
     "target_match": one_of("unique", "ambiguous", "none", "throttled"),
     "nik_full": one_of("verified"),
     "target_id": backend_record(),

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
-from actions.forms import PatientFormValidationAction, ask_numbered_choice, reset_slots
+from actions.forms import AfterFormAction, PatientFormValidationAction, ask_numbered_choice, reset_slots
 from actions.pedulilindungi.session import (ITEM_SLOTS, REQUEST_BY_INTENT, SESSION_ERRORS, explain_failure,
                                             session_token)
 
@@ -52,13 +52,14 @@ class ActionPlEntry(Action):
         return events + [SlotSet("pl_verified", verified)]
 
 
-class ActionPlRoute(Action):
+class ActionPlRoute(AfterFormAction):
+    left_events = (SlotSet("pl_request", "done"),)
     """Runs the items that need no further question; prepares the others (their form follows)."""
 
     def name(self) -> Text:
         return "action_pl_route"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         request = tracker.get_slot("pl_request")
         token = session_token(tracker)
         try:

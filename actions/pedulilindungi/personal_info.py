@@ -6,14 +6,14 @@ import uuid
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
-from actions.forms import PatientFormValidationAction
+from actions.forms import AfterFormAction, PatientFormValidationAction
 from actions.pedulilindungi.verification import OTP_LENGTH
 from actions.pedulilindungi.session import channel, explain_failure, session_token
 from actions.sealing import seal, unseal, unsealed_text
@@ -120,11 +120,11 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
         return {"pl_new_phone_otp": "verified", "pl_outcome": "changed"}
 
 
-class ActionPlFinishItem(Action):
+class ActionPlFinishItem(AfterFormAction):
     def name(self) -> Text:
         return "action_pl_finish_item"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("pl_outcome") in ("changed", "delivered"):
             dispatcher.utter_message(response="utter_pl_anything_else")
         return []

@@ -18,6 +18,7 @@ def book_in_the_chat(assistant, user: str) -> dict:
     assistant.say(user, "Vaksin")
     assistant.say(user, "ya")
     assistant.say(user, "880021")
+    assistant.say(user, "4 Februari 1988")
     assistant.say(user, "ya")
     for _ in range(7):
         assistant.say(user, "tidak")

@@ -10,6 +10,7 @@ import re
 import uuid
 
 import requests
+from sqlalchemy import create_engine, text
 
 from backends.shared.clock import today_wib
 from indonesian_text.dates import DAY_NAMES, MONTH_NAMES
@@ -31,10 +32,29 @@ def offered_slots(reply: str):
             for n, _, d, month, y, session in _SLOT_LINE.findall(reply)]
 
 
-def to_slot_list(assistant, user, nik="880021"):
-    identify(assistant, user, nik)
+_USED = set()
+
+
+def fresh_health_worker(assistant):
+    """(last 6 NIK digits, birth date) of a seeded health worker nobody else's test uses: unique digits,
+    no appointment yet (the demo identities of the README are shared by other tests)."""
+    engine = create_engine(f"sqlite:///{assistant.workdir / 'data' / 'registration.sqlite3'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT t.nik_suffix, t.birth_date FROM targets t WHERE t.id > 4 AND NOT EXISTS "
+            "(SELECT 1 FROM appointments a WHERE a.target_id = t.id) AND (SELECT COUNT(*) FROM targets u "
+            "WHERE u.nik_suffix = t.nik_suffix) = 1 ORDER BY t.id")).all()
+    engine.dispose()
+    suffix, born = next((s, b) for s, b in rows if s not in _USED)
+    _USED.add(suffix)
+    return suffix, dt.date.fromisoformat(str(born)[:10])
+
+
+def to_slot_list(assistant, user):
+    suffix, born = fresh_health_worker(assistant)
+    identify(assistant, user, suffix, born.strftime("%d-%m-%Y"))
     assistant.say(user, "ya")
-    return texts(answer_screening(assistant, user, ["tidak"] * SCREENING_QUESTIONS))
+    return suffix, born, texts(answer_screening(assistant, user, ["tidak"] * SCREENING_QUESTIONS))
 
 
 def phrasings(number, day, session, offered, today):
@@ -58,7 +78,7 @@ def phrasings(number, day, session, offered, today):
 
 def test_every_offered_slot_in_many_phrasings_is_the_one_meant_or_asked_back(assistant):
     user = new_user()
-    listing = to_slot_list(assistant, user)
+    suffix, born, listing = to_slot_list(assistant, user)
     offered = offered_slots(listing)
     assert len(offered) >= 2, listing
     today, tried, asked_back = today_wib(), 0, 0
@@ -82,7 +102,7 @@ def test_every_offered_slot_in_many_phrasings_is_the_one_meant_or_asked_back(ass
     assistant.say(user, f"tgl {day.day} {MONTH_NAMES[day.month]} {session}")
     assert "Pendaftaran berhasil" in texts(assistant.say(user, "ya"))
     lookup = requests.post(f"{assistant.urls['registration']}/v1/targets/lookup",
-                           json={"nik_suffix": "880021", "birth_date": "1988-02-04"},
+                           json={"nik_suffix": suffix, "birth_date": born.isoformat()},
                            headers={"X-API-Key": "dev-registration-key"}, timeout=10).json()
     booked = requests.get(f"{assistant.urls['registration']}/v1/targets/{lookup['target_id']}/appointment",
                           headers={"X-API-Key": "dev-registration-key"}, timeout=10).json()
@@ -92,7 +112,7 @@ def test_every_offered_slot_in_many_phrasings_is_the_one_meant_or_asked_back(ass
 
 def test_a_day_that_is_not_offered_is_never_taken_for_a_number(assistant):
     user = new_user()
-    offered = offered_slots(to_slot_list(assistant, user, "900012"))
+    offered = offered_slots(to_slot_list(assistant, user)[2])
     offered_days = {day.day for _, day, _ in offered}
     free_day = next(d for d in range(1, 6) if d not in offered_days)
     reply = texts(assistant.say(user, f"tgl {free_day} pagi"))
@@ -101,7 +121,7 @@ def test_a_day_that_is_not_offered_is_never_taken_for_a_number(assistant):
 
 def test_changing_ones_mind_keeps_everything_else(assistant):
     user = new_user()
-    to_slot_list(assistant, user, "900012")
+    to_slot_list(assistant, user)
     assert "Apakah jadwal ini sudah benar" in texts(assistant.say(user, "1"))
     for change in ("mau jadwal lain aja", "ganti jadwal", "jadwalnya salah, pilih lagi"):
         back = texts(assistant.say(user, change))
@@ -122,7 +142,7 @@ def test_changing_ones_mind_keeps_everything_else(assistant):
 def test_another_flow_asked_for_inside_a_form_is_offered_as_a_switch(assistant):
     user = new_user()
     assistant.say(user, "unduh sertifikat")
-    assert "OTP" in texts(assistant.say(user, "081110000001"))
+    assert "OTP" in texts(assistant.say(user, "081110000004"))
     offer = texts(assistant.say(user, "sy mau daftar vaksin nakes aja"))
     assert "beralih" in offer and "Daftar vaksinasi nakes" in offer and "6 angka" not in offer
     started = texts(assistant.say(user, "ya"))

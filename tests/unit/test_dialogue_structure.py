@@ -74,3 +74,32 @@ def test_every_form_has_a_validation_action_with_the_shared_behaviour():
         assert action is not None, form
         owner = getattr(action, "__self__", None)
         assert isinstance(owner, PatientFormValidationAction), form
+
+
+def _rules():
+    import yaml
+
+    for path in sorted((ROOT / "data" / "rules").glob("*.yml")):
+        yield from (yaml.safe_load(path.read_text()) or {}).get("rules") or []
+
+
+def test_every_action_that_follows_a_finished_form_can_leave_instead_of_finishing():
+    """The shared mechanism ends a form the user cancelled or switched away from like a finished one:
+    the action the form's "done" rule runs must be an AfterFormAction, or leaving would finish the flow."""
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions.forms import AfterFormAction
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    forms = set(domain()["forms"])
+    followers = set()
+    for rule in _rules():
+        steps = rule.get("steps") or []
+        for index, step in enumerate(steps[:-1]):
+            if step.get("action") in forms and steps[index + 1] == {"active_loop": None}:
+                followers.update(s["action"] for s in steps[index + 2:] if "action" in s)
+    assert followers, "no form-done rule found"
+    for name in followers:
+        owner = getattr(executor.actions.get(name), "__self__", None)
+        assert isinstance(owner, AfterFormAction), name

@@ -107,7 +107,8 @@ class Submission(Base):
 
 class LookupMiss(Base):
     """An identification attempt that matched nobody, per requester (a keyed hash of the conversation
-    or channel identity, never the identity itself): the throttle's memory, kept one hour."""
+    or channel identity, or of the digits guessed; never the value itself): the throttle's memory,
+    kept one day."""
 
     __tablename__ = "lookup_misses"
     id = Column(Integer, primary_key=True)

@@ -14,7 +14,6 @@ from backends.registration import domain
 from backends.registration.orm import Appointment, LookupMiss, Site, Slot, Submission, Target
 from backends.shared import signing
 from backends.shared.identity import normalize_name, normalize_phone, parse_nik, parse_nik_suffix
-from privacy.masking import mask_nik
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +35,28 @@ def lookup_target(session: Session, key: bytes, nik_suffix: str, factor: domain.
         return domain.TargetMatch("need_second_factor")
     full_nik = parse_nik(factor.full_nik).nik if factor.full_nik else None
     factor = domain.SecondFactor(factor.verified_phone, factor.birth_date, full_nik)
-    hashes = sorted({signing.keyed_hash(key, "lookup-requester", r) for r in requesters if r})
-    horizon = now - domain.LOOKUP_WINDOW
-    session.execute(delete(LookupMiss).where(LookupMiss.failed_at < horizon))
-    for requester_hash in hashes:
+    # Each requester (conversation, client) and, for guesses of the birth date, the digits themselves.
+    limits = {signing.keyed_hash(key, "lookup-requester", r): (domain.LOOKUP_MISSES_PER_WINDOW, domain.LOOKUP_WINDOW)
+              for r in requesters if r}
+    if factor.birth_date is not None:
+        limits[signing.keyed_hash(key, "lookup-digits", suffix)] = (domain.SUFFIX_MISSES_PER_WINDOW,
+                                                                   domain.SUFFIX_WINDOW)
+    session.execute(delete(LookupMiss).where(LookupMiss.failed_at < now - domain.SUFFIX_WINDOW))
+    for requester_hash, (limit, window) in sorted(limits.items()):
         misses = session.execute(select(LookupMiss.failed_at).where(
-            LookupMiss.requester_hash == requester_hash, LookupMiss.failed_at >= horizon)).scalars().all()
+            LookupMiss.requester_hash == requester_hash, LookupMiss.failed_at >= now - window)).scalars().all()
         try:
-            domain.ensure_lookup_allowed(misses, now)
+            domain.ensure_lookup_allowed(misses, now, limit, window)
         except domain.TooManyLookups:
             session.commit()
-            log.warning("identification throttled for a requester", extra={"event": "security_lookup_throttled"})
+            log.warning("identification throttled", extra={"event": "security_lookup_throttled"})
             raise
     rows = session.execute(select(Target.id, Target.birth_date, Target.phone, Target.nik)
                            .where(Target.nik_suffix == suffix)).all()
     match = domain.match_target([domain.Candidate(r.id, r.birth_date, r.phone, r.nik) for r in rows], factor)
     if match.is_miss:
-        session.add_all(LookupMiss(requester_hash=h, failed_at=now) for h in hashes)
-        log.info("identification miss for NIK digits %s", mask_nik(suffix, visible=0),
-                 extra={"event": "security_lookup_miss"})
+        session.add_all(LookupMiss(requester_hash=h, failed_at=now) for h in limits)
+        log.info("identification miss", extra={"event": "security_lookup_miss"})
     session.commit()
     return match
 

@@ -128,13 +128,30 @@ def test_misses_are_throttled_per_requester_and_logged_masked(registration, capl
     assert owner.json()["status"] == "unique"
 
 
+def test_guessing_one_persons_birth_date_from_many_conversations_stops_after_ten(registration):
+    base_url, http, _ = registration
+    wrong_dates = [f"1990-{month:02d}-{day:02d}" for month in (1, 2) for day in range(1, 8)]
+    answers = [_lookup(base_url, http, nik_suffix="900012", birth_date=date,
+                       requesters=[f"conversation:rest:rotated-{index}", f"client:rotated-{index}"])
+               for index, date in enumerate(wrong_dates)]
+    assert [a.status_code for a in answers] == [200] * 10 + [429] * 4
+    # Then even the right birth date is refused for a day; the owner's verified WhatsApp number is not.
+    right = _lookup(base_url, http, nik_suffix="900012", birth_date="1990-06-13", requesters=["conversation:x:y"])
+    assert right.status_code == 429
+    owner = _lookup(base_url, http, nik_suffix="900012", verified_phone="+6281311110001",
+                    requesters=["conversation:whatsapp:6281311110001"])
+    assert owner.json()["status"] == "unique"
+
+
 def test_no_requester_identity_is_stored_raw(registration):
     base_url, http, sessions = registration
     _lookup(base_url, http, nik_suffix="900012", birth_date="1990-01-01", requesters=["conversation:rest:raw-id"])
     from backends.registration.orm import LookupMiss
     with sessions() as session:
-        [miss] = session.query(LookupMiss).all()
-        assert "raw-id" not in miss.requester_hash and len(miss.requester_hash) == 64
+        misses = session.query(LookupMiss).all()
+        assert len(misses) == 2  # the conversation, and the digits guessed
+        assert all("raw-id" not in m.requester_hash and "900012" not in m.requester_hash
+                   and len(m.requester_hash) == 64 for m in misses)
 
 
 @pytest.mark.parametrize("typed, code", [("12345", "suffix_length"), ("abcdef", "suffix_not_digits"),

@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run services train test lock check-data evaluate benchmark-nlu install-browser notify benchmark
+.PHONY: setup run services train test lock check-data evaluate benchmark-nlu install-browser notify benchmark benchmark-hostile fuzz
 
 setup:            ## create .venv with Python 3.10 and the pinned dependencies
 	@bash scripts/bootstrap.sh
@@ -39,6 +39,12 @@ benchmark-nlu: train ## NLU parse latency (p50/p95/p99) on this machine
 benchmark: train  ## load test vs a stock `rasa init` bot, 1/10/50 users (docs/benchmark.md; BENCH_* to tune)
 	@bash scripts/benchmark_venv.sh
 	@.venv-bench/bin/python bench/run.py
+
+benchmark-hostile: train ## over-long messages vs an ordinary user: latency, reply time, Rasa RSS (bench/long_messages.py)
+	@$(PYTHON) bench/long_messages.py
+
+fuzz: train        ## the security level with the full 10,000-message fuzz (tests/security)
+	@SECURITY_FUZZ_MESSAGES=10000 $(PYTHON) -m pytest -s tests/security
 
 notify: setup     ## send a notification campaign: make notify TEMPLATE=appointment_tomorrow ARGS="--date 2026-11-24 --dry-run"
 	@$(PYTHON) -m backends.notifications.send $(TEMPLATE) $(ARGS)

@@ -10,11 +10,16 @@
    anything else gets a polite request to type in words. Button presses a channel knows as presses
    (WhatsApp's interactive replies, signed by Meta) carry payloads the bot sent, and are not checked.
 
-The replies' wording lives in the domain (`utter_message_too_long`, `utter_payload_not_offered`).
+3. Blank and control characters. A message of only spaces or invisible characters gets a request to
+   type; control characters (NUL breaks PostgreSQL's text columns) are removed before Rasa sees a text.
+
+The replies' wording lives in the domain (`utter_message_too_long`, `utter_payload_not_offered`,
+`utter_message_empty`).
 """
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Optional, Set
 
 log = logging.getLogger(__name__)
@@ -24,13 +29,22 @@ PAYLOAD_PREFIX = "/"
 USER_COMMANDS = frozenset({"/restart"})
 TOO_LONG_RESPONSE = "utter_message_too_long"
 NOT_OFFERED_RESPONSE = "utter_payload_not_offered"
+EMPTY_RESPONSE = "utter_message_empty"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INVISIBLE = " \t\r\n\u200b\u200c\u200d\u2060\ufeff\u00a0"
 # How far back a conversation is searched for the buttons it showed (its current session only).
 MAX_EVENTS_SEARCHED = 400
 
 _FALLBACK_TEXTS = {  # only if the domain lacks the response (an old model): never an empty reply
     TOO_LONG_RESPONSE: "Mohon maaf, pesan Anda terlalu panjang. Silakan kirim pesan yang lebih singkat.",
     NOT_OFFERED_RESPONSE: "Mohon maaf, pesan tersebut tidak dapat kami proses. Silakan ketik pesan Anda.",
+    EMPTY_RESPONSE: "Pesan Anda kosong. Silakan ketik pesan Anda.",
 }
+
+
+def cleaned(text: str) -> str:
+    """The text Rasa may see: control characters removed (tabs and line breaks stay)."""
+    return _CONTROL.sub("", text)
 
 
 def response_text(agent: Any, name: str) -> str:
@@ -65,6 +79,8 @@ async def offered_payloads(agent: Any, sender_id: str) -> Set[str]:
 async def refusal(agent: Any, sender_id: str, text: str, typed: bool = True) -> Optional[str]:
     """The reply that stops `text` before Rasa, or None when it may go on. `typed`: the user typed it
     (False for a button press the channel itself vouches for)."""
+    if not text.strip(_INVISIBLE):
+        return response_text(agent, EMPTY_RESPONSE)
     if is_too_long(text):
         log.info("over-long message (%d characters) answered without the NLU", len(text),
                  extra={"event": "message_too_long"})

@@ -71,6 +71,7 @@ class GuardedRestInput(RestInput):
             if not isinstance(text, str):
                 return _bad_request("'message' harus berupa teks.")
             agent = getattr(request.app.ctx, "agent", None)
+            text = inbound_guard.cleaned(text)
             refused = await inbound_guard.refusal(agent, sender, text)
             if refused is not None:
                 return response.json([{"recipient_id": sender, "text": refused}])

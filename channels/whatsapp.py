@@ -242,14 +242,14 @@ class WhatsAppInput(InputChannel):
         if not message.text.strip():
             log.info("WhatsApp message %s (%s) from %s: empty, skipped", ref, message.kind, sender)
             return
-        refused = await inbound_guard.refusal(self._agent, message.sender, message.text,
-                                              typed=message.kind == "text")
+        text = inbound_guard.cleaned(message.text)
+        refused = await inbound_guard.refusal(self._agent, message.sender, text, typed=message.kind == "text")
         if refused is not None:
             log.info("WhatsApp message %s (%s) from %s: refused before the NLU", ref, message.kind, sender)
             await output.send_text_message(message.sender, refused)
             return
         log.info("WhatsApp message %s (%s) from %s", ref, message.kind, sender)
-        user_message = UserMessage(message.text, output, message.sender, input_channel=CHANNEL_NAME,
+        user_message = UserMessage(text, output, message.sender, input_channel=CHANNEL_NAME,
                                    message_id=message.message_id, metadata={"whatsapp": {"type": message.kind}})
         try:
             await on_new_message(user_message)

@@ -57,3 +57,12 @@ def test_presses_the_channel_vouches_for_and_plain_text_pass():
     assert check("/anything", typed=False) is None
     assert check("mau daftar vaksin / tiket") is None
     assert check("ya") is None
+
+
+def test_blank_messages_are_asked_to_type_and_control_characters_removed():
+    from channels.inbound_guard import cleaned
+
+    FakeDomain.responses["utter_message_empty"] = [{"text": "kosong"}]
+    for blank in ("", "   ", "\u200b", "\n\t", "\ufeff \u00a0"):
+        assert check(blank) == "kosong"
+    assert cleaned("ha\x00lo\x1b\tya\n") == "halo\tya\n"

@@ -162,6 +162,7 @@ QUEUED, SENDING, SENT, DELIVERED, READ, FAILED, DEFERRED = (
     "queued", "sending", "sent", "delivered", "read", "failed", "deferred")
 CLAIMED = SENDING  # the name of the state before queues (kept for readers of old rows)
 STATUS_RANK = {SENT: 1, DELIVERED: 2, READ: 3}
+STATUSES_REPORTED = frozenset({"sent", "delivered", "read", "failed"})  # Meta's status webhooks
 
 
 def may_claim(status: Optional[str]) -> bool:

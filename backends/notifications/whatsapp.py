@@ -22,3 +22,26 @@ def template_or_text(name: str, parameters: Mapping[str, str], free_form: bool) 
     if not template.buttons:
         return formats.text_messages(text)
     return formats.button_messages(text, [{"title": b.text, "payload": b.payload} for b in template.buttons])
+
+
+def template_parameters(campaign: str, entities: Mapping[str, str]) -> Dict[str, str]:
+    """The template's values from what the cohort says (dates in Indonesian, as the chat writes them)."""
+    if campaign == "appointment_tomorrow":
+        return {"date": _date_text(entities.get("date")), "site_name": entities.get("site_name", ""),
+                "site_address": entities.get("site_address", ""), "session": entities.get("session", ""),
+                "hours": entities.get("hours", "")}
+    if campaign == "second_dose_due":
+        return {"brand": entities.get("brand") or "COVID-19",
+                "first_dose_date": _date_text(entities.get("first_dose_date")), "days": str(entities.get("days", ""))}
+    return {name: str(value) for name, value in entities.items()}
+
+
+def _date_text(value) -> str:
+    import datetime as dt
+
+    from indonesian_text.dates import indonesian_date
+
+    try:
+        return indonesian_date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")

@@ -99,8 +99,9 @@ class Claim:
 
 
 def claim_batch(session: Session, campaign_id: str, run_id: int, entries: Sequence[Entry]) -> Claim:
-    """Queues every entry that has no row yet, or whose row may be (re)queued (failed, queued,
-    deferred: `domain.may_claim`). A row that is `sending` or sent is left alone."""
+    """Queues every entry that has no row yet, or whose last attempt failed. Rows still queued or
+    deferred belong to a run in progress (a new run hands them out again at its start, see
+    `resumable_ids`); rows being sent or sent are left alone."""
     by_hash = {entry.recipient_hash: entry for entry in entries}
     if not by_hash:
         return Claim([])
@@ -126,13 +127,13 @@ def claim_batch(session: Session, campaign_id: str, run_id: int, entries: Sequen
                     existing[row["recipient_hash"]] = session.execute(select(Delivery.status).where(
                         Delivery.campaign_id == campaign_id,
                         Delivery.recipient_hash == row["recipient_hash"])).scalar()
-    resumable = [h for h, status in existing.items() if domain.may_claim(status)]
-    already = sum(1 for status in existing.values() if not domain.may_claim(status))
+    resumable = [h for h, status in existing.items() if status == domain.FAILED]
+    already = len(existing) - len(resumable)
     for hashed in resumable:
         entry = by_hash[hashed]
         session.execute(
             update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.recipient_hash == hashed,
-                                   Delivery.status.in_((domain.FAILED, domain.QUEUED, domain.DEFERRED)))
+                                   Delivery.status == domain.FAILED)
             .values(status=domain.QUEUED, run_id=run_id, error=None, queued_at=now, updated_at=now,
                     sealed=func.coalesce(Delivery.sealed, entry.sealed))
             .execution_options(synchronize_session=False))

@@ -34,6 +34,7 @@ from channels.whatsapp_reports import message_digest
 
 log = logging.getLogger(__name__)
 THROTTLE_BACKOFF_SECONDS = (2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+PARKED_AFTER_ATTEMPTS = 20
 
 
 class DeliveryWorker:
@@ -74,7 +75,7 @@ class DeliveryWorker:
             last, self.clock())
         wait = self.limits.pair_wait(wa_id)
         if wait > 0:
-            return self._later(row.id, wait, kind)
+            return self._later(row.id, wait, kind, row.attempts)
         if kind == domain.TEMPLATE and not self.limits.take_tier():
             with self.sessions() as session:
                 services.mark_deferred(session, row.id)
@@ -113,10 +114,10 @@ class DeliveryWorker:
             self._throttled += 1
             self.limits.pause(backoff)
             log.warning("WhatsApp throughput limit (%s): every worker pauses %.0f s", outcome.error_code, backoff)
-            return self._later(row.id, backoff, kind)
+            return self._later(row.id, backoff, kind, row.attempts)
         if consequence == domain.PAIR_LIMITED:
-            return self._later(row.id, self.pair_interval * 2, kind)
-        if consequence == domain.WINDOW_CLOSED:
+            return self._later(row.id, self.pair_interval * 2, kind, row.attempts)
+        if consequence == domain.WINDOW_CLOSED and kind != domain.TEMPLATE:
             return self._later(row.id, 0, domain.TEMPLATE)
         if consequence == domain.RETRY and row.attempts < self.max_attempts:
             return self._later(row.id, min(300.0, 2.0 ** row.attempts), kind)
@@ -163,11 +164,13 @@ class DeliveryWorker:
             services.mark_sent(session, row.id, "event", None)
         return domain.SENT
 
-    def _later(self, delivery_id: int, delay: float, kind: Optional[str]) -> str:
+    def _later(self, delivery_id: int, delay: float, kind: Optional[str], attempts: int = 0) -> str:
         with self.sessions() as session:
             services.requeue(session, delivery_id, kind)
-        if self.queue is not None:
+        if self.queue is not None and attempts < PARKED_AFTER_ATTEMPTS:
             self.queue.deliver([delivery_id], delay_seconds=delay or None)
+        # Past that many attempts (Meta throttling for a long time) the row stays queued: the next
+        # run of the campaign resumes it.
         return domain.QUEUED
 
     def _fail(self, delivery_id: int, code: Optional[int], error: str) -> str:

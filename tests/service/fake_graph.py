@@ -68,8 +68,10 @@ class FakeGraphApi:
                 self.throttle_remaining -= 1
                 self.refused.append({"to": to, "code": 130429, "at": time.monotonic()})
                 return web.json_response({"error": {"code": 130429, "message": "Rate limit hit"}}, status=429)
-            if to in self.refuse_codes:
-                code = self.refuse_codes[to]
+            code = self.refuse_codes.get(to)
+            if code == 131047 and body.get("type") == "template":
+                code = None  # a closed window refuses free-form messages only
+            if code is not None:
                 self.refused.append({"to": to, "code": code, "at": time.monotonic()})
                 return web.json_response({"error": {"code": code, "message": "refused"}}, status=400)
             message_id = f"wamid.fake{next(self._ids):08d}"

@@ -93,6 +93,8 @@ class DeliveryWorker:
                 continue
             if index > 0:
                 break  # the words went out; a missing button message is not worth a second copy
+            if kind == domain.TEMPLATE and not outcome.may_have_been_sent:
+                self.limits.give_back_tier()
             return self._refused(row, values, kind, outcome)
         with self.sessions() as session:
             services.mark_sent(session, row.id, kind, first_digest)

@@ -82,6 +82,12 @@ class RedisLimits:
             return None
         return max(0, int(self._tier(keys=[f"{PREFIX}tier:{self.number}"], args=[self.tier, 0])))
 
+    def give_back_tier(self) -> None:
+        """Meta refused the message: it opened no conversation."""
+        if self.tier is not None:
+            hour = int(self.redis.time()[0]) // 3600
+            self.redis.decr(f"{PREFIX}tier:{self.number}:{hour}")
+
     def wait_for_throughput(self) -> float:
         """Blocks until this number may send one more message; returns the seconds waited."""
         waited = 0.0
@@ -137,6 +143,12 @@ class MemoryLimits:
             return None
         with self.lock:
             return max(0, self.tier - self._used(int(self.clock() // 3600)))
+
+    def give_back_tier(self) -> None:
+        if self.tier is not None:
+            with self.lock:
+                hour = int(self.clock() // 3600)
+                self.sent_by_hour[hour] = self.sent_by_hour.get(hour, 0) - 1
 
     def wait_for_throughput(self) -> float:
         waited = 0.0

@@ -58,7 +58,8 @@ class FakeGraphApi:
 
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if request.headers.get("Authorization") != "Bearer test-access-token":
+        token = request.headers.get("Authorization") or ""
+        if not token.startswith("Bearer test-access-token"):
             return web.json_response({"error": {"code": 190, "message": "bad token"}}, status=401)
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
@@ -66,7 +67,7 @@ class FakeGraphApi:
         with self.lock:
             if self.throttle_remaining > 0:
                 self.throttle_remaining -= 1
-                self.refused.append({"to": to, "code": 130429, "at": time.monotonic()})
+                self.refused.append({"to": to, "code": 130429, "at": time.monotonic(), "token": token})
                 return web.json_response({"error": {"code": 130429, "message": "Rate limit hit"}}, status=429)
             code = self.refuse_codes.get(to)
             if code == 131047 and body.get("type") == "template":
@@ -80,7 +81,7 @@ class FakeGraphApi:
                       "components": (body.get("template") or {}).get("components"),
                       "text": (body.get("text") or {}).get("body") or
                       ((body.get("interactive") or {}).get("body") or {}).get("text"),
-                      "callback": body.get("biz_opaque_callback_data"), "at": time.monotonic()}
+                      "callback": body.get("biz_opaque_callback_data"), "at": time.monotonic(), "token": token}
             self.accepted.append(record)
             hold = self.hold_at is not None and len(self.accepted) == self.hold_at
         if hold:

@@ -172,10 +172,15 @@ class QueueStack:
                                         .group_by(Delivery.status)).all())
 
     def wait_until_settled(self, timeout: float) -> Dict[str, int]:
+        """Until nothing is queued and the rows still `sending` (in doubt: their worker died) stay so."""
         deadline = time.monotonic() + timeout
+        previous, stable_since = None, time.monotonic()
         while True:
             counts = self.ledger_counts()
-            if not counts.get("queued") and not counts.get("sending") or time.monotonic() > deadline:
+            if counts != previous:
+                previous, stable_since = counts, time.monotonic()
+            settled = not counts.get("queued") and (not counts.get("sending") or time.monotonic() - stable_since > 3)
+            if settled or time.monotonic() > deadline:
                 return counts
             time.sleep(0.5)
 

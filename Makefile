@@ -40,8 +40,19 @@ benchmark: train  ## load test vs a stock `rasa init` bot, 1/10/50 users (docs/b
 	@bash scripts/benchmark_venv.sh
 	@.venv-bench/bin/python bench/run.py
 
-notify: setup     ## send a notification campaign: make notify TEMPLATE=appointment_tomorrow ARGS="--date 2026-11-24 --dry-run"
-	@$(PYTHON) -m backends.notifications.send $(TEMPLATE) $(ARGS)
+notify: setup     ## send a notification campaign: make notify TEMPLATE=invitation ARGS=--dry-run (docs/notifications.md)
+	@$(PYTHON) -m backends.notifications.send $(TEMPLATE) $(if $(DRY_RUN),--dry-run) $(ARGS)
+
+.PHONY: notify-worker templates benchmark-notify
+notify-worker: setup ## a notification worker (needs NOTIFICATIONS_BROKER_URL; run several, on several machines)
+	@.venv/bin/dramatiq backends.notifications.worker --processes 1 --threads $${NOTIFY_THREADS:-8}
+
+templates: setup  ## check the WhatsApp templates and print what to submit to Meta
+	@$(PYTHON) -m backends.notifications.templates check
+	@$(PYTHON) -m backends.notifications.templates submission
+
+benchmark-notify: setup ## recipients/s of a 100,000-recipient campaign, 1 vs 4 workers (RabbitMQ, Redis, PostgreSQL)
+	@$(PYTHON) -m scripts.benchmark_notifications
 
 install-browser:  ## Debian's chromium for the browser tests
 	@bash scripts/install_browser.sh

@@ -10,9 +10,13 @@ Messages carry ledger row ids only: the recipient's number stays sealed in the l
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterable, Optional, Protocol
 
 import dramatiq
+
+# pika logs every connection step at INFO; the workers' own lines are what operators need.
+logging.getLogger("pika").setLevel(logging.WARNING)
 
 DELIVER_ACTOR = "deliver_notification"
 EVENTS_ACTOR = "record_delivery_events"

@@ -184,13 +184,8 @@ class DeliveryWorker:
     # --- delivery reports ---
 
     def record_events(self, events: List[Mapping]) -> None:
-        follow_ups = []
         with self.sessions() as session:
-            for event in events:
-                if isinstance(event, Mapping):
-                    action = services.record_event(session, event)
-                    if action is not None:
-                        follow_ups.append(action)
+            follow_ups = services.record_events(session, events)
         for action, delivery_id in follow_ups:
             if self.queue is not None:
                 self.queue.deliver([delivery_id])

@@ -160,8 +160,8 @@ class MemoryLimits:
                 else:
                     self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                     self.updated = now
-                    if self.tokens >= 1:
-                        self.tokens -= 1
+                    if self.tokens >= 1 - 1e-9:  # float rounding must not leave a sliver to wait for
+                        self.tokens = max(0.0, self.tokens - 1)
                         return waited
                     wait = (1 - self.tokens) / self.rate
             self.sleep(wait)

@@ -179,15 +179,23 @@ class Sending:
 
 def begin_sending(session: Session, delivery_id: int) -> Optional[Sending]:
     """queued -> sending; None when another worker has it, or it is settled (a duplicate task)."""
-    moved = session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == domain.QUEUED)
-        .values(status=domain.SENDING, claimed_at=utcnow(), attempts=Delivery.attempts + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    session.commit()
-    if moved.rowcount != 1:
+    statement = (update(Delivery).where(Delivery.id == delivery_id, Delivery.status == domain.QUEUED)
+                 .values(status=domain.SENDING, claimed_at=utcnow(), attempts=Delivery.attempts + 1,
+                         updated_at=utcnow()).execution_options(synchronize_session=False))
+    columns = (Delivery.id, Delivery.campaign_id, Delivery.channel, Delivery.message_kind, Delivery.sealed,
+               Delivery.attempts)
+    if session.bind.dialect.name == "postgresql":
+        # One round trip on the hot path: the move and the row together.
+        row = session.execute(statement.returning(*columns)).first()
+        session.commit()
+    else:
+        moved = session.execute(statement)
+        session.commit()
+        row = session.execute(select(*columns).where(Delivery.id == delivery_id)).first() if moved.rowcount == 1 \
+            else None
+    if row is None:
         return None
-    row = session.get(Delivery, delivery_id)
-    return Sending(row.id, row.campaign_id, row.channel or "", row.message_kind, row.sealed, row.attempts)
+    return Sending(row[0], row[1], row[2] or "", row[3], row[4], row[5])
 
 
 def _move(session: Session, delivery_id: int, from_states: Iterable[str], **values) -> bool:
@@ -199,18 +207,17 @@ def _move(session: Session, delivery_id: int, from_states: Iterable[str], **valu
 
 
 def mark_sent(session: Session, delivery_id: int, kind: str, digest: Optional[str]) -> None:
-    """Accepted by Meta (or the SMS gateway, or Rasa). A status webhook may have been faster."""
+    """Accepted by Meta (or the SMS gateway, or Rasa). A status webhook may have been faster (then
+    the row is already sent, delivered or read, and stays so)."""
     now = utcnow()
-    session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                    .values(message_digest=func.coalesce(Delivery.message_digest, digest), message_kind=kind,
-                            sent_at=func.coalesce(Delivery.sent_at, now), updated_at=now)
-                    .execution_options(synchronize_session=False))
-    _move(session, delivery_id, (domain.SENDING,), status=domain.SENT)
+    values = dict(message_digest=func.coalesce(Delivery.message_digest, digest), message_kind=kind,
+                  sent_at=func.coalesce(Delivery.sent_at, now), updated_at=now,
+                  status=case((Delivery.status == domain.SENDING, domain.SENT), else_=Delivery.status))
     if kind in (domain.SMS_CHANNEL, "event"):
-        # Nothing more will be reported about it: the sealed address has served its purpose.
-        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(sealed=None)
-                        .execution_options(synchronize_session=False))
-        session.commit()
+        values["sealed"] = None  # nothing more will be reported about it: the address has served
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    session.commit()
 
 
 def requeue(session: Session, delivery_id: int, kind: Optional[str] = None) -> bool:
@@ -261,17 +268,28 @@ def _find(session: Session, event: Mapping) -> Optional[Delivery]:
     return None
 
 
-def record_event(session: Session, event: Mapping) -> Optional[Tuple[str, int]]:
+def record_events(session: Session, events: Sequence[Mapping]) -> List[Tuple[str, int]]:
+    """Applies a webhook's worth of delivery reports in one transaction (failures in their own)."""
+    follow_ups = []
+    for event in events:
+        if isinstance(event, Mapping):
+            action = record_event(session, event, commit=False)
+            if action is not None:
+                follow_ups.append(action)
+    session.commit()
+    return follow_ups
+
+
+def record_event(session: Session, event: Mapping, commit: bool = True) -> Optional[Tuple[str, int]]:
     """Applies one delivery report; returns what the worker must do next, if anything:
     ("sms", id) to send the SMS instead, ("resend", id) to send the WhatsApp message again."""
     row = _find(session, event)
     if row is None:
         return None
     if event.get("type") == "reply":
-        session.execute(update(Delivery).where(Delivery.id == row.id)
-                        .values(replied_at=func.coalesce(Delivery.replied_at, _when(event.get("timestamp"))))
-                        .execution_options(synchronize_session=False))
-        session.commit()
+        row.replied_at = row.replied_at or _when(event.get("timestamp"))
+        if commit:
+            session.commit()
         return None
     status = str(event.get("status") or "")
     if row.channel != domain.WHATSAPP_CHANNEL or status not in domain.STATUSES_REPORTED:
@@ -291,7 +309,8 @@ def record_event(session: Session, event: Mapping) -> Optional[Tuple[str, int]]:
     if row.status in (domain.SENDING, domain.SENT, domain.DELIVERED, domain.READ):
         row.status = domain.later_status(domain.SENT if row.status == domain.SENDING else row.status, status)
     row.updated_at = utcnow()
-    session.commit()
+    if commit:
+        session.commit()
     return None
 
 

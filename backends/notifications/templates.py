@@ -6,7 +6,7 @@ module reads and checks them, renders them for sending (a `type: template` messa
 words as free-form text inside the 24-hour window) and prints what to submit to Meta:
 
     python -m backends.notifications.templates submission [NAME]   # JSON for POST /{WABA-ID}/message_templates
-    python -m backends.notifications.templates check                # every template valid, every one the code uses present
+    python -m backends.notifications.templates check                # valid, and every one the code uses exists
 
 Parameters are written `{{name}}` in the files (readable for reviewers) and become Meta's
 positional `{{1}}`, `{{2}}` in the order of `parameters`.

@@ -186,9 +186,13 @@ class CampaignSender:
             with self.sessions() as session:
                 pending = services.unregistered_subjects(session, campaign_id)
             if pending:
-                booked = self.registrations.booked_since(min(pending.values()))
-                with self.sessions() as session:
-                    services.mark_registered(session, campaign_id, booked)
+                try:
+                    booked = self.registrations.booked_since(min(pending.values()))
+                except CohortUnavailable:
+                    booked = None  # the figure stays as last counted; the rest of the funnel is ours
+                if booked is not None:
+                    with self.sessions() as session:
+                        services.mark_registered(session, campaign_id, booked)
         with self.sessions() as session:
             return services.funnel(session, campaign_id, campaign.counts_registrations)
 

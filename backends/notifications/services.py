@@ -135,7 +135,10 @@ def claim_batch(session: Session, campaign_id: str, run_id: int, entries: Sequen
             update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.recipient_hash == hashed,
                                    Delivery.status == domain.FAILED)
             .values(status=domain.QUEUED, run_id=run_id, error=None, queued_at=now, updated_at=now,
-                    sealed=func.coalesce(Delivery.sealed, entry.sealed))
+                    sealed=func.coalesce(Delivery.sealed, entry.sealed),
+                    # A WhatsApp retry starts clean; an SMS retry keeps "WhatsApp failed" in the funnel.
+                    failed_at=case((Delivery.channel == domain.SMS_CHANNEL, Delivery.failed_at), else_=None),
+                    error_code=case((Delivery.channel == domain.SMS_CHANNEL, Delivery.error_code), else_=None))
             .execution_options(synchronize_session=False))
     session.commit()
     ids = list(session.execute(select(Delivery.id).where(
@@ -306,8 +309,11 @@ def record_event(session: Session, event: Mapping, commit: bool = True) -> Optio
         row.sealed = None  # settled: no SMS will follow, the address is not needed any more
     if status == "read":
         row.read_at = row.read_at or when
-    if row.status in (domain.SENDING, domain.SENT, domain.DELIVERED, domain.READ):
-        row.status = domain.later_status(domain.SENT if row.status == domain.SENDING else row.status, status)
+    in_doubt = row.status == domain.SENDING or (row.status == domain.QUEUED and row.error_code is None)
+    if in_doubt or row.status in (domain.SENT, domain.DELIVERED, domain.READ):
+        # A queued row with no failure on record was re-queued as "in doubt": this report proves
+        # the first send went out, so the queued task will find nothing to do.
+        row.status = domain.later_status(domain.SENT if in_doubt else row.status, status)
     row.updated_at = utcnow()
     if commit:
         session.commit()

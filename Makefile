@@ -46,8 +46,19 @@ benchmark-hostile: train ## over-long messages vs an ordinary user: latency, rep
 fuzz: train        ## the security level with the full 10,000-message fuzz (tests/security)
 	@SECURITY_FUZZ_MESSAGES=10000 $(PYTHON) -m pytest -s tests/security
 
-notify: setup     ## send a notification campaign: make notify TEMPLATE=appointment_tomorrow ARGS="--date 2026-11-24 --dry-run"
-	@$(PYTHON) -m backends.notifications.send $(TEMPLATE) $(ARGS)
+notify: setup     ## send a notification campaign: make notify TEMPLATE=invitation ARGS=--dry-run (docs/notifications.md)
+	@$(PYTHON) -m backends.notifications.send $(TEMPLATE) $(if $(DRY_RUN),--dry-run) $(ARGS)
+
+.PHONY: notify-worker templates benchmark-notify
+notify-worker: setup ## a notification worker (needs NOTIFICATIONS_BROKER_URL; run several, on several machines)
+	@.venv/bin/dramatiq backends.notifications.worker --processes 1 --threads $${NOTIFY_THREADS:-8}
+
+templates: setup  ## check the WhatsApp templates and print what to submit to Meta
+	@$(PYTHON) -m backends.notifications.templates check
+	@$(PYTHON) -m backends.notifications.templates submission
+
+benchmark-notify: setup ## recipients/s of a 100,000-recipient campaign, 1 vs 4 workers (RabbitMQ, Redis, PostgreSQL)
+	@$(PYTHON) -m scripts.benchmark_notifications
 
 install-browser:  ## Debian's chromium for the browser tests
 	@bash scripts/install_browser.sh

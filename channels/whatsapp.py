@@ -7,10 +7,14 @@ Webhook (Rasa serves it at /webhooks/whatsapp/webhook):
   A signed one gets 200 at once and is handled in a background task: WhatsApp redelivers webhooks
   that answer slowly, and a Rasa turn (NLU, actions, backends) can take seconds.
 
-Each message id is handled once (`message_dedup`). Texts, reply buttons and list rows go to Rasa
-with the sender's wa_id as the conversation id; pictures, voice notes, stickers, locations and
-the like get a short reply asking the user to type instead. Replies go out through
-`WhatsAppOutput` and `whatsapp_cloud_api.CloudApiClient`.
+Each message id is handled once (`message_dedup`). Texts, reply buttons, list rows and the
+quick-reply buttons of our templates go to Rasa with the sender's wa_id as the conversation id;
+pictures, voice notes, stickers, locations and the like get a short reply asking the user to type
+instead. Replies go out through `WhatsAppOutput` and `whatsapp_cloud_api.CloudApiClient`.
+
+For the notification campaigns (docs/notifications.md): every user message opens that user's
+24-hour window (`whatsapp_window`), and status updates (sent, delivered, read, failed) and replies
+to notifications go to the notification ledger (`whatsapp_reports`), with no phone number.
 
 Privacy: phone numbers are logged masked (+62812*****890), message texts never, and message ids
 only as a short digest (a WhatsApp message id encodes the sender's number). Guide: docs/whatsapp.md.
@@ -24,6 +28,7 @@ import hmac
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, ClassVar, Dict, List, Mapping, Optional, Set, Text
 
@@ -39,6 +44,8 @@ from channels import inbound_guard
 from channels import whatsapp_messages as formats
 from channels.message_dedup import message_ids_seen
 from channels.whatsapp_cloud_api import DEFAULT_GRAPH_API_URL, CloudApiClient, log_delivery_failure
+from channels.whatsapp_reports import DeliveryReports, reply_event, status_event
+from channels.whatsapp_window import conversation_state
 
 log = logging.getLogger(__name__)
 install_log_redaction()
@@ -89,8 +96,9 @@ class WhatsAppSettings:
 class WhatsAppOutput(OutputChannel):
     """Rasa's replies as WhatsApp messages; `recipient_id` is the user's wa_id."""
 
-    def __init__(self, client: CloudApiClient) -> None:
+    def __init__(self, client: CloudApiClient, state: Any = None) -> None:
         self.client = client
+        self.state = state
 
     @classmethod
     def name(cls) -> Text:
@@ -121,13 +129,34 @@ class WhatsAppOutput(OutputChannel):
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         """A WhatsApp message object as Rasa's `custom` payload, e.g. `{"type": "location",
-        "location": {...}}`, or the same under a `whatsapp` key; anything else is not shown to
-        the user (Rasa's default would send the raw JSON as text)."""
+        "location": {...}}`, or the same under a `whatsapp` key; or an approved notification
+        template, `{"notification_template": "appointment_tomorrow", "parameters": {...}}`.
+        Anything else is not shown to the user (Rasa's default would send the raw JSON as text)."""
+        if isinstance(json_message, dict) and json_message.get("notification_template"):
+            await self.send_template(recipient_id, str(json_message["notification_template"]),
+                                     json_message.get("parameters") or {})
+            return
         message = json_message.get("whatsapp", json_message) if isinstance(json_message, dict) else None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             log.warning("Custom payload without a WhatsApp message type: not sent")
             return
         await self.client.send(recipient_id, message)
+
+    async def send_template(self, recipient_id: Text, name: Text, parameters: Dict[Text, Any]) -> None:
+        """An approved template when the user's 24-hour window is closed or unknown, else the same
+        words as free-form text with its quick replies as reply buttons (WhatsApp refuses free-form
+        messages outside the window, error 131047)."""
+        from backends.notifications.domain import TEXT, whatsapp_message_kind
+        from backends.notifications.whatsapp import template_or_text
+
+        last = self.state.last_inbound(recipient_id) if self.state is not None else None
+        kind = whatsapp_message_kind(last, time.time())
+        try:
+            messages = template_or_text(name, {k: str(v) for k, v in parameters.items()}, kind == TEXT)
+        except ValueError as error:
+            log.warning("WhatsApp template %s not sent: %s", name, type(error).__name__)
+            return
+        await self._send_all(recipient_id, messages)
 
     async def _send_all(self, recipient_id: Text, messages: List[Dict[str, Any]]) -> None:
         for message in messages:
@@ -136,11 +165,13 @@ class WhatsAppOutput(OutputChannel):
 
 class WhatsAppInput(InputChannel):
     def __init__(self, settings: WhatsAppSettings, client: Optional[CloudApiClient] = None,
-                 seen_message_ids: Any = None) -> None:
+                 seen_message_ids: Any = None, state: Any = None, reports: Optional[DeliveryReports] = None) -> None:
         self.settings = settings
         self.client = client or CloudApiClient(settings.graph_api_url, settings.phone_number_id,
                                                settings.access_token, timeout_seconds=settings.timeout_seconds)
         self.seen_message_ids = seen_message_ids or message_ids_seen(settings.dedup_redis_url)
+        self.state = state if state is not None else conversation_state()
+        self.reports = reports if reports is not None else DeliveryReports.from_environment()
         self._background: Set[asyncio.Task] = set()
         self._per_sender: Dict[str, list] = {}  # wa_id -> [lock, number of messages holding or awaiting it]
         self._agent: Any = None  # Rasa's agent (domain, tracker store), known from the first webhook
@@ -162,8 +193,9 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> WhatsAppOutput:
         """Lets Rasa message a user unprompted (`/conversations/<wa_id>/trigger_intent?output_channel=
-        whatsapp`); WhatsApp delivers such free-form messages only within 24 h of the user's last one."""
-        return WhatsAppOutput(self.client)
+        whatsapp`); WhatsApp delivers such free-form messages only within 24 h of the user's last one,
+        so notifications go as `notification_template` payloads (`WhatsAppOutput.send_template`)."""
+        return WhatsAppOutput(self.client, self.state)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook")
@@ -197,6 +229,8 @@ class WhatsAppInput(InputChannel):
             await self.client.close()
             if hasattr(self.seen_message_ids, "close"):
                 await self.seen_message_ids.close()
+            await self.state.close()
+            await self.reports.close()
 
         return webhook
 
@@ -216,15 +250,33 @@ class WhatsAppInput(InputChannel):
 
     async def handle_webhook(self, payload: Any, on_new_message: OnNewMessage) -> None:
         """Everything a signed webhook body carries, in order (run after the 200 has gone out)."""
-        for error_code in formats.delivery_failures(payload):
-            log_delivery_failure(error_code)
+        await self.handle_statuses(payload)
         for message in formats.incoming_messages(payload, self.settings.phone_number_id):
             try:
+                await self.note_inbound(message)
                 async with self._in_order_of_arrival(message.sender):
                     await self.handle_message(message, on_new_message)
             except Exception as error:  # one broken message must not drop the ones after it
                 log.error("WhatsApp message %s not handled: %s", _ref(message.message_id), type(error).__name__)
                 log.debug("Traceback of the failure above", exc_info=True)
+
+    async def handle_statuses(self, payload: Any) -> None:
+        """Meta's reports on the messages we sent, to the notification ledger (no phone number)."""
+        statuses = list(formats.delivery_statuses(payload, self.settings.phone_number_id))
+        for status in statuses:
+            if status.status == "failed":
+                log_delivery_failure(status.error_code)
+        if statuses:
+            await self.reports.publish(status_event(status) for status in statuses)
+
+    async def note_inbound(self, message: formats.IncomingMessage) -> None:
+        """The user wrote: their 24-hour window opens, and an answer to a notification is counted."""
+        if message.kind == "system":
+            return
+        marker = await self.state.note_inbound_async(message.sender, message.timestamp)
+        event = reply_event(message, marker)
+        if event is not None:
+            await self.reports.publish([event])
 
     async def handle_message(self, message: formats.IncomingMessage, on_new_message: OnNewMessage) -> None:
         ref, sender = _ref(message.message_id), mask_phone("+" + message.sender)

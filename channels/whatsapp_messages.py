@@ -4,15 +4,19 @@ Incoming: `incoming_messages(payload)` turns a webhook body into `IncomingMessag
 button or list row comes back as the `id` we gave it, which is the Rasa button payload, so
 `/register_vaccine` or `2` round-trips exactly as if typed.
 
+Status updates: `delivery_statuses(payload)` reads Meta's sent / delivered / read / failed
+reports of the messages we sent (with Meta's error code and our `biz_opaque_callback_data`).
+
 Outgoing: builders return the type-specific part of a message (`{"type": "text", "text": {...}}`);
 the client adds `messaging_product` and `to`. The limits below are WhatsApp's: a longer value is
-rejected with HTTP 400, so every builder stays inside them.
+rejected with HTTP 400, so every builder stays inside them. `template_message` builds an approved
+template (`type: template`) with its parameters and quick-reply payloads.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlparse
 
 TEXT_LIMIT = 4096            # text.body
@@ -44,6 +48,8 @@ class IncomingMessage:
     sender: str                 # the wa_id: the user's phone number in E.164 without "+"
     kind: str                   # "text", "button_reply", "list_reply", "button", or the media type
     text: Optional[str]         # None when the message is not something Rasa can read
+    timestamp: Optional[int] = None    # when the user sent it (Unix seconds, from Meta)
+    context_id: Optional[str] = None   # the message of ours it answers (a quick-reply press, a quoted reply)
 
     @property
     def readable(self) -> bool:
@@ -65,17 +71,57 @@ def incoming_messages(payload: Any, phone_number_id: Optional[str] = None) -> It
             if not isinstance(message, dict) or not message.get("id") or not message.get("from"):
                 continue
             kind, text = _read(message)
-            yield IncomingMessage(message_id=str(message["id"]), sender=str(message["from"]), kind=kind, text=text)
+            context = message.get("context") if isinstance(message.get("context"), dict) else {}
+            yield IncomingMessage(message_id=str(message["id"]), sender=str(message["from"]), kind=kind, text=text,
+                                  timestamp=_int(message.get("timestamp")),
+                                  context_id=str(context["id"]) if context.get("id") else None)
+
+
+STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """Meta's report on a message we sent. `recipient_id` (the phone number) is deliberately not
+    kept: nothing downstream needs it."""
+
+    message_id: str
+    status: str                      # sent | delivered | read | failed
+    timestamp: Optional[int]
+    callback_data: Optional[str]     # our biz_opaque_callback_data: which ledger row it belongs to
+    error_code: Optional[int] = None
+
+
+def delivery_statuses(payload: Any, phone_number_id: Optional[str] = None) -> Iterator[DeliveryStatus]:
+    """The status updates of a webhook body, in order (`failed` with Meta's error code, e.g.
+    131026 when the number is not on WhatsApp, 131047 when the 24-hour window had closed)."""
+    for value in _message_change_values(payload):
+        sender = (value.get("metadata") or {}).get("phone_number_id")
+        if phone_number_id and sender and str(sender) != str(phone_number_id):
+            continue
+        for status in value.get("statuses") or []:
+            if not isinstance(status, dict) or status.get("status") not in STATUSES or not status.get("id"):
+                continue
+            errors = status.get("errors") or [{}]
+            code = _int((errors[0] or {}).get("code")) if status["status"] == "failed" else None
+            callback = status.get("biz_opaque_callback_data")
+            yield DeliveryStatus(message_id=str(status["id"]), status=str(status["status"]),
+                                 timestamp=_int(status.get("timestamp")),
+                                 callback_data=str(callback) if callback else None, error_code=code)
 
 
 def delivery_failures(payload: Any) -> Iterator[Optional[int]]:
-    """The error code of every `failed` status update: Meta reports there what it could not deliver
-    after accepting it, e.g. 131047 when the 24-hour customer service window had closed."""
-    for value in _message_change_values(payload):
-        for status in value.get("statuses") or []:
-            if isinstance(status, dict) and status.get("status") == "failed":
-                errors = status.get("errors") or [{}]
-                yield (errors[0] or {}).get("code")
+    """The error code of every `failed` status update."""
+    for status in delivery_statuses(payload):
+        if status.status == "failed":
+            yield status.error_code
+
+
+def _int(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _message_change_values(payload: Any) -> Iterator[Dict[str, Any]]:
@@ -105,6 +151,31 @@ def _read(message: Dict[str, Any]) -> Tuple[str, Optional[str]]:
 
 
 # ----------------------------------------------------------------------------------------- outgoing
+
+def template_message(name: str, language: str, body_values: Sequence[str],
+                     quick_reply_payloads: Sequence[str] = ()) -> Dict[str, Any]:
+    """An approved template (`type: template`): the body's parameters in order, and the payload
+    each quick-reply button returns when pressed (it comes back as a `button` message)."""
+    components: List[Dict[str, Any]] = []
+    if body_values:
+        components.append({"type": "body", "parameters": [{"type": "text", "text": v} for v in body_values]})
+    for index, payload in enumerate(quick_reply_payloads):
+        components.append({"type": "button", "sub_type": "quick_reply", "index": str(index),
+                           "parameters": [{"type": "payload", "payload": payload}]})
+    template: Dict[str, Any] = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    return {"type": "template", "template": template}
+
+
+def template_payloads() -> FrozenSet[str]:
+    """Every payload a quick-reply button of our approved templates returns (e.g.
+    `/register_vaccine` for "Daftar sekarang"): a `button` message carrying one of them is a
+    button the bot offered, like a reply button of an interactive message."""
+    from backends.notifications.templates import template_payloads as payloads
+
+    return payloads()
+
 
 def text_messages(text: str) -> List[Dict[str, Any]]:
     return [{"type": "text", "text": {"body": part, "preview_url": False}} for part in split_text(text)]

@@ -1,6 +1,8 @@
 """Who to notify, asked of the backends that own the data (one small typed client each).
 
-Registration: booked appointments on a date, with the conversation that booked them.
+Registration: booked appointments on a date, with the conversation that booked them; health
+workers on the target list who have not booked (the invitation, at the target's phone, a page at
+a time), and who booked since a time (the funnel's "registered afterwards").
 Certificate: people whose first dose was on a date and who have no second dose, reachable on
 WhatsApp at their registered number.
 """
@@ -8,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import List, Protocol
+from typing import Dict, Iterator, List, Protocol
 
 import requests
 
-from backends.notifications.domain import Cohort, Recipient
+from backends.notifications.domain import WHATSAPP_CHANNEL, Cohort, Recipient
 from backends.shared.settings import NotificationSettings
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 3.0
+PAGE_SIZE = 2000
 
 
 class CohortUnavailable(Exception):
@@ -24,7 +27,7 @@ class CohortUnavailable(Exception):
 
 
 class CohortSource(Protocol):
-    def recipients(self, cohort: Cohort) -> List[Recipient]:
+    def recipients(self, cohort: Cohort) -> Iterator[Recipient]:
         ...
 
 
@@ -64,6 +67,34 @@ class RegistrationCohorts(_BackendClient):
                                  "site_name": row["site_name"], "site_address": row["site_address"]})
                 for row in rows]
 
+    def unbooked_health_workers(self, page_size: int = PAGE_SIZE) -> Iterator[Recipient]:
+        """Every health worker with no active booking, reached on WhatsApp at the target's phone
+        (wa_id = E.164 without "+"), with the same number for the SMS fallback."""
+        after = 0
+        while True:
+            rows = self.get("/v1/cohorts/health-workers", {"booked": "false", "after_id": after, "limit": page_size})
+            for row in rows:
+                phone = row.get("phone") or ""
+                yield Recipient(channel=WHATSAPP_CHANNEL if phone else None, conversation_id=phone.lstrip("+") or None,
+                                entities={"facility": row.get("facility") or ""},
+                                subject_ref=f"target:{row['target_id']}", sms_phone=phone or None)
+            if len(rows) < page_size:
+                return
+            after = rows[-1]["target_id"]
+
+    def booked_since(self, since: dt.datetime, page_size: int = PAGE_SIZE) -> Dict[str, dt.datetime]:
+        """subject_ref -> when the booking was made, for the bookings made since `since` (naive UTC)."""
+        booked: Dict[str, dt.datetime] = {}
+        after = 0
+        while True:
+            rows = self.get("/v1/cohorts/health-workers", {"booked": "true", "after_id": after, "limit": page_size,
+                                                           "booked_since": since.replace(microsecond=0).isoformat()})
+            for row in rows:
+                booked[f"target:{row['target_id']}"] = dt.datetime.fromisoformat(row["booked_at"]).replace(tzinfo=None)
+            if len(rows) < page_size:
+                return booked
+            after = rows[-1]["target_id"]
+
 
 class CertificateCohorts(_BackendClient):
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float = 10):
@@ -87,10 +118,15 @@ class BackendCohorts:
                    CertificateCohorts(settings.certificate_url, settings.certificate_api_key,
                                       settings.timeout_seconds))
 
-    def recipients(self, cohort: Cohort) -> List[Recipient]:
+    def recipients(self, cohort: Cohort) -> Iterator[Recipient]:
+        if cohort.template.cohort == "unbooked_health_workers":
+            return self.registration.unbooked_health_workers()
         if cohort.template.cohort == "appointment_date":
-            return self.registration.appointments_on(cohort.date)
+            return iter(self.registration.appointments_on(cohort.date))
         recipients = self.certificate.second_dose_due(cohort.date)
         # The message says how long ago the first dose was.
-        return [Recipient(r.channel, r.conversation_id, dict(r.entities, days=str(cohort.days)))
-                for r in recipients]
+        return iter([Recipient(r.channel, r.conversation_id, dict(r.entities, days=str(cohort.days)))
+                     for r in recipients])
+
+    def booked_since(self, since: dt.datetime) -> Dict[str, dt.datetime]:
+        return self.registration.booked_since(since)

@@ -57,12 +57,14 @@ class ReminderScheduler:
 
 
 def main() -> None:
-    from backends.notifications.send import build_sender
+    from backends.notifications.wiring import build_sender
+    from backends.shared.database import make_session_factory
 
     configure_logging()
     options = load_notification_settings()
     engine = make_engine(load_settings("notifications").database_url)
-    ReminderScheduler(build_sender(engine), options.reminder_hour).run_forever(options.scheduler_interval_seconds)
+    ReminderScheduler(build_sender(make_session_factory(engine)), options.reminder_hour).run_forever(
+        options.scheduler_interval_seconds)
 
 
 if __name__ == "__main__":

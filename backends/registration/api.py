@@ -106,6 +106,13 @@ class AppointmentCohortOut(BaseModel):
     contact: Optional[ContactIn] = Field(None, description="Null when the booking came from no conversation")
 
 
+class HealthWorkerCohortOut(BaseModel):
+    target_id: int
+    facility: str
+    phone: Optional[str] = Field(None, description="E.164; only in the not-yet-booked cohort (to invite)")
+    booked_at: Optional[dt.datetime] = None
+
+
 class AppointmentOut(BaseModel):
     id: int
     status: str
@@ -252,6 +259,15 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
             contact=ContactIn(channel=a.contact_channel, conversation_id=a.contact_conversation_id)
             if a.contact_channel and a.contact_conversation_id else None,
         ) for a in services.appointments_on(session, date)]
+
+    @api.get("/cohorts/health-workers", response_model=List[HealthWorkerCohortOut], tags=["cohorts"],
+             summary="Health workers on the target list who have (not) booked, a page at a time (invitations)")
+    def health_worker_cohort(booked: bool = False, after_id: int = Query(0, ge=0),
+                             limit: int = Query(1000, ge=1, le=5000), booked_since: Optional[dt.datetime] = None,
+                             session: Session = Depends(session_dependency)):
+        return [HealthWorkerCohortOut(target_id=row.target_id, facility=row.facility,
+                                      phone=None if booked else row.phone, booked_at=row.booked_at)
+                for row in services.health_worker_cohort(session, booked, after_id, limit, booked_since)]
 
     @api.get("/tickets/verify", response_model=TicketVerification, tags=["appointments"])
     def verify_ticket(code: str, session: Session = Depends(session_dependency)):

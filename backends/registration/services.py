@@ -181,6 +181,32 @@ def appointments_on(session: Session, date: dt.date) -> List[Appointment]:
     ).scalars())
 
 
+@dataclass(frozen=True)
+class HealthWorkerCohortRow:
+    target_id: int
+    facility: str
+    phone: str
+    booked_at: Optional[dt.datetime]
+
+
+def health_worker_cohort(session: Session, booked: bool, after_id: int = 0, limit: int = 1000,
+                         booked_since: Optional[dt.datetime] = None) -> List[HealthWorkerCohortRow]:
+    """The invitation cohort (notification service), a page at a time in target id order: health
+    workers with no active appointment (`booked=False`), or those with one (`booked=True`, when
+    it was made, optionally only since a time: who registered after an invitation)."""
+    active = select(Appointment.target_id, Appointment.created_at).where(Appointment.status == "booked").subquery()
+    query = (select(Target.id, Target.facility, Target.phone, active.c.created_at)
+             .outerjoin(active, active.c.target_id == Target.id)
+             .where(Target.id > after_id).order_by(Target.id).limit(limit))
+    if booked:
+        query = query.where(active.c.created_at.isnot(None))
+        if booked_since is not None:
+            query = query.where(active.c.created_at >= booked_since)
+    else:
+        query = query.where(active.c.created_at.is_(None), Target.status == "not_vaccinated")
+    return [HealthWorkerCohortRow(row[0], row[1], row[2], row[3]) for row in session.execute(query).all()]
+
+
 SUBMISSION_FIELDS = {
     "nik": lambda value: parse_nik(value).nik,
     "name": normalize_name,

@@ -1,5 +1,5 @@
 """Day-before reminders with an injected clock, against the real registration service (SQLite and
-PostgreSQL) and a fake Rasa that records what was sent."""
+PostgreSQL) and a fake Graph API that records the WhatsApp templates sent."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,13 +7,16 @@ import datetime as dt
 import pytest
 
 from backends.notifications.cohorts import BackendCohorts
-from backends.notifications.domain import TokenBucket
-from backends.notifications.rasa import RasaEvents
 from backends.notifications.scheduler import ReminderScheduler
-from backends.notifications.sender import CampaignSender
+from backends.notifications.wiring import build_sender
 from backends.shared.clock import WIB
 from backends.shared.settings import NotificationSettings
-from tests.service.test_notification_service import RASA_TOKEN, Stack
+from tests.service.test_notification_service import Stack
+
+
+def make_sender(stack: Stack, options: NotificationSettings):
+    return build_sender(stack.sessions, stack.notification_settings, options, stack.delivery,
+                        cohorts=BackendCohorts.from_settings(options))
 
 
 class Clock:
@@ -31,13 +34,11 @@ class Clock:
 def stack(database_url, serve_app):
     running = Stack(database_url, serve_app)
     yield running
-    running.engine.dispose()
+    running.close()
 
 
 def test_reminders_go_out_once_the_day_before_from_nine_and_catch_later_bookings(stack):
-    sender = CampaignSender(stack.sessions, stack.notification_settings.signing_key,
-                            BackendCohorts.from_settings(stack.options),
-                            RasaEvents(stack.urls["rasa"], RASA_TOKEN, 5), TokenBucket(1000))
+    sender = make_sender(stack, stack.options)
     clock = Clock()
     scheduler = ReminderScheduler(sender, reminder_hour=9, clock=clock)
     slot = stack.free_slot(min_remaining=3)
@@ -47,39 +48,37 @@ def test_reminders_go_out_once_the_day_before_from_nine_and_catch_later_bookings
 
     clock.at(day - dt.timedelta(days=2), 10)  # D-2: tomorrow's reminders are for another date
     scheduler.tick()
-    assert stack.rasa.calls == []
+    assert stack.graph.accepted == []
 
     clock.at(day - dt.timedelta(days=1), 8, 59)  # D-1 before 09:00: nobody is woken up
     assert scheduler.tick() is None
-    assert stack.rasa.calls == []
+    assert stack.graph.accepted == []
 
     clock.at(day - dt.timedelta(days=1), 9, 1)
     first = scheduler.tick()
     assert (first.campaign_id, first.sent) == (f"appointment_tomorrow:{day}", 1)
-    assert stack.rasa.recipients() == ["6281200000001"]
+    assert stack.graph.recipients() == ["6281200000001"]
 
     clock.at(day - dt.timedelta(days=1), 9, 2)  # the next tick: nothing new
-    assert (scheduler.tick().sent, len(stack.rasa.calls)) == (0, 1)
+    assert (scheduler.tick().sent, len(stack.graph.accepted)) == (0, 1)
 
     stack.book(late, slot["id"], "6281200000002")  # booked later that day
     stack.cancel(stack.book(cancelled, slot["id"], "6281200000003"))  # booked, then cancelled
     clock.at(day - dt.timedelta(days=1), 14, 30)
     later = scheduler.tick()
     assert (later.sent, later.skipped_already_sent) == (1, 1)
-    assert stack.rasa.recipients() == ["6281200000001", "6281200000002"]
+    assert stack.graph.recipients() == ["6281200000001", "6281200000002"]
 
     clock.at(day, 9, 5)  # on the day itself the scheduler looks at the next day
     scheduler.tick()
-    assert stack.rasa.recipients() == ["6281200000001", "6281200000002"]
-    assert all(call["intent"] == "EXTERNAL_appointment_tomorrow" for call in stack.rasa.calls)
+    assert stack.graph.recipients() == ["6281200000001", "6281200000002"]
+    assert all(m["template"] == "vaksinbot_appointment_tomorrow_v1" for m in stack.graph.accepted)
 
 
 def test_a_tick_while_the_registration_service_is_down_sends_nothing_and_does_not_crash(stack):
     options = stack.options.__dict__ | {"registration_url": "http://127.0.0.1:9"}
-    sender = CampaignSender(stack.sessions, stack.notification_settings.signing_key,
-                            BackendCohorts.from_settings(NotificationSettings(**options)),
-                            RasaEvents(stack.urls["rasa"], RASA_TOKEN, 5), TokenBucket(1000))
+    sender = make_sender(stack, NotificationSettings(**options))
     clock = Clock()
     clock.at(dt.date(2026, 11, 23), 10)
     assert ReminderScheduler(sender, reminder_hour=9, clock=clock).tick() is None
-    assert stack.rasa.calls == []
+    assert stack.graph.accepted == []

@@ -1,8 +1,12 @@
-"""Outbound notifications over HTTP, on SQLite and PostgreSQL: cohorts from both backends, opt-out,
-no double send, concurrent runs, failures counted and retried, the command.
+"""Outbound notifications over HTTP, on SQLite and PostgreSQL: cohorts from both backends, WhatsApp
+templates outside the 24-hour window and free-form inside it, status reports and the funnel, the
+invitation with its SMS fallback, opt-out, no double send, concurrent runs, failures counted and
+retried, the command.
 
-All three services share the test database (as they may in production); Rasa is a small fake on
-loopback that records every trigger_intent call, so what "was sent" is observed over real HTTP.
+All three services share the test database (as they may in production). WhatsApp is a fake Graph
+API, the SMS gateway a fake, Rasa a small fake that records every trigger_intent call (for web
+chat conversations): what "was sent" is observed over real HTTP. Sending is inline (no broker);
+tests/service/test_notification_queue.py runs the same through RabbitMQ and several workers.
 """
 from __future__ import annotations
 
@@ -25,16 +29,33 @@ from backends.certificate.orm import Person, Vaccination
 from backends.notifications.api import create_app as create_notifications_app
 from backends.notifications import send
 from backends.notifications.orm import Delivery
+from backends.notifications.settings import DeliverySettings
 from backends.registration.api import create_app as create_registration_app
 from backends.registration.orm import Appointment, Target
 from backends.registration.seed import seed as seed_registration
 from backends.shared.clock import today_wib
+from indonesian_text.dates import indonesian_date
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import NotificationSettings, ServiceSettings
+from channels.whatsapp_window import RedisConversationState
+from tests.service.fake_graph import FakeGraphApi, FakeSmsGateway
 
 KEYS = {"registration": "test-registration-key", "certificate": "test-certificate-key",
         "notifications": "test-notifications-key"}
 RASA_TOKEN = "test-rasa-token"
+PHONE_NUMBER_ID = "106540352242922"
+STATE_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def delivery_settings(graph: FakeGraphApi, sms: FakeSmsGateway, **changes) -> DeliverySettings:
+    values = dict(broker_url="", queue_name="notifications", limits_redis_url="", state_redis_url=STATE_REDIS_URL,
+                  state_key=f"test-state-{uuid.uuid4().hex}".encode(), sealing_key="test-sealing-key",
+                  graph_api_url=graph.url, phone_number_id=PHONE_NUMBER_ID, access_token="test-access-token",
+                  timeout_seconds=5, messaging_tier=None, messages_per_second=1000, pair_interval_seconds=0.01,
+                  in_doubt_seconds=900, max_attempts=3, sms_gateway="http", sms_gateway_url=sms.url,
+                  sms_gateway_token="test-sms-token")
+    values.update(changes)
+    return DeliverySettings(**values)
 NO_SCREENING_FINDINGS = {key: False for key in (
     "fever", "covid_recent", "pregnant_or_breastfeeding", "blood_pressure", "allergy_previous_dose",
     "chronic_or_autoimmune", "immunosuppressed")}
@@ -74,7 +95,7 @@ class FakeRasa:
 class Stack:
     """Registration, certificate and notification services on one database, and a fake Rasa."""
 
-    def __init__(self, database_url: str, serve_app, today=today_wib):
+    def __init__(self, database_url: str, serve_app, today=today_wib, **delivery_changes):
         for package in (registration, certificate, notifications):
             upgrade_schema(package.MIGRATIONS_DIR, package.VERSION_TABLE, database_url)
         self.engine = make_engine(database_url)
@@ -82,6 +103,8 @@ class Stack:
         with self.sessions() as session:
             seed_registration(session, today_wib(), random.Random(7))
         self.rasa = FakeRasa()
+        self.graph = FakeGraphApi(PHONE_NUMBER_ID)
+        self.sms = FakeSmsGateway()
         self.urls = {
             "registration": serve_app(create_registration_app(self._settings("registration", database_url))),
             "certificate": serve_app(create_certificate_app(self._settings("certificate", database_url))),
@@ -93,8 +116,10 @@ class Stack:
             certificate_api_key=KEYS["certificate"], messages_per_second=1000, reminder_hour=9,
             scheduler_interval_seconds=60, timeout_seconds=5)
         self.notification_settings = self._settings("notifications", database_url)
+        self.delivery = delivery_settings(self.graph, self.sms, **delivery_changes)
+        self.window = RedisConversationState(STATE_REDIS_URL, self.delivery.state_key)
         self.urls["notifications"] = serve_app(create_notifications_app(
-            self.notification_settings, self.options, today=today))
+            self.notification_settings, self.options, today=today, delivery_settings=self.delivery))
         self.http = {name: requests.Session() for name in KEYS}
         for name, session in self.http.items():
             session.headers["X-API-Key"] = KEYS[name]
@@ -159,11 +184,26 @@ class Stack:
                                                json={"channel": channel, "conversation_id": conversation_id})
 
 
+    def report(self, *events: dict) -> None:
+        """Delivery events as the WhatsApp channel hands them on (no broker: over HTTP)."""
+        response = self.http["notifications"].post(f"{self.urls['notifications']}/v1/delivery-events",
+                                                   json={"events": list(events)})
+        assert response.status_code == 204, response.text
+
+    def funnel(self, campaign_id: str) -> dict:
+        return self.http["notifications"].get(f"{self.urls['notifications']}/v1/campaigns/{campaign_id}/funnel").json()
+
+    def close(self) -> None:
+        self.graph.close()
+        self.sms.close()
+        self.engine.dispose()
+
+
 @pytest.fixture
 def stack(database_url, serve_app):
     running = Stack(database_url, serve_app)
     yield running
-    running.engine.dispose()
+    running.close()
 
 
 def counts(summary: dict) -> Dict[str, int]:
@@ -220,17 +260,26 @@ def test_reminders_go_through_trigger_intent_once_and_a_rerun_sends_nothing(stac
     assert summary["status"] == "finished" and summary["campaign_id"] == f"appointment_tomorrow:{slot['date']}"
     assert counts(summary) == {"total": 3, "sent": 2, "skipped_opted_out": 0, "skipped_already_sent": 0,
                                "skipped_no_contact": 1, "failed": 0}
-    assert sorted((c["conversation_id"], c["output_channel"]) for c in stack.rasa.calls) == [
-        ("6281200000001", "whatsapp"), ("web-user-2", "rest")]
+    # The web chat conversation through Rasa; the WhatsApp one as the approved template (the user
+    # has not written in the last 24 hours, so free-form text would not be delivered).
+    assert [(c["conversation_id"], c["output_channel"]) for c in stack.rasa.calls] == [("web-user-2", "rest")]
     call = stack.rasa.calls[0]
     assert call["intent"] == "EXTERNAL_appointment_tomorrow"
     assert call["entities"]["date"] == slot["date"] and call["entities"]["hours"] == slot["hours"]
     assert call["entities"]["site_name"] and call["entities"]["site_address"]
+    (message,) = stack.graph.accepted
+    assert (message["to"], message["type"], message["template"]) == (
+        "6281200000001", "template", "vaksinbot_appointment_tomorrow_v1")
+    body, *buttons = message["components"]
+    values = [p["text"] for p in body["parameters"]]
+    assert values[0] == indonesian_date(dt.date.fromisoformat(slot["date"])) and values[4] == slot["hours"]
+    assert [b["parameters"][0]["payload"] for b in buttons] == ["/show_ticket", "/notification_opt_out"]
+    assert message["callback"].startswith("vb1:")
 
     again = stack.run("appointment_tomorrow", date=slot["date"]).json()
     assert counts(again) == {"total": 3, "sent": 0, "skipped_opted_out": 0, "skipped_already_sent": 2,
                              "skipped_no_contact": 1, "failed": 0}
-    assert len(stack.rasa.calls) == 2
+    assert len(stack.rasa.calls) == 1 and len(stack.graph.accepted) == 1
     with stack.sessions() as session:  # the ledger holds hashes, never the number
         hashes = list(session.execute(select(Delivery.recipient_hash)).scalars())
     assert len(hashes) == 2 and not any("6281200000001" in h for h in hashes)
@@ -241,30 +290,33 @@ def test_second_dose_notice_reaches_whatsapp_at_the_registered_number(stack):
     stack.add_person("+6281200000021", [first_dose])
     summary = stack.run("second_dose_due", days=21).json()
     assert counts(summary)["sent"] == 1
-    assert stack.rasa.calls == [{"conversation_id": "6281200000021", "intent": "EXTERNAL_second_dose_due",
-                                 "output_channel": "whatsapp",
-                                 "entities": {"first_dose_date": first_dose.isoformat(), "brand": "Sinovac",
-                                              "days": "21"}}]
+    assert stack.rasa.calls == []
+    (message,) = stack.graph.accepted
+    assert (message["to"], message["template"]) == ("6281200000021", "vaksinbot_second_dose_due_v1")
+    assert [p["text"] for p in message["components"][0]["parameters"]] == [
+        "Sinovac", indonesian_date(first_dose), "21"]
 
 
 def test_opt_out_is_honoured_and_opt_in_restores_notifications(stack):
+    # Web chat conversations (through Rasa); WhatsApp opt-outs are the same rows (channel + id).
     slot = stack.free_slot()
     later = stack.free_slot(after=dt.date.fromisoformat(slot["date"]))
     first, second = stack.target_ids(2)
-    stack.book(first, slot["id"], "6281200000001")
-    stack.book(second, slot["id"], "6281200000002")
-    assert stack.set_preference("6281200000001", opted_out=True).json() == {"opted_out": True}
-    assert stack.set_preference("6281200000001", opted_out=True).json() == {"opted_out": True}  # idempotent
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
+    stack.book(second, slot["id"], "6281200000002", channel="rest")
+    assert stack.set_preference("6281200000001", opted_out=True, channel="rest").json() == {"opted_out": True}
+    again = stack.set_preference("6281200000001", opted_out=True, channel="rest")
+    assert again.json() == {"opted_out": True}  # idempotent
 
     summary = stack.run("appointment_tomorrow", date=slot["date"]).json()
     assert (summary["sent"], summary["skipped_opted_out"]) == (1, 1)
     assert stack.rasa.recipients() == ["6281200000002"]
-    assert stack.set_preference("6281200000001", opted_out=False).json() == {"opted_out": False}
+    assert stack.set_preference("6281200000001", opted_out=False, channel="rest").json() == {"opted_out": False}
 
     with stack.sessions() as session:  # a new booking on another date: a new campaign
         session.execute(update(Appointment).values(status="cancelled"))
         session.commit()
-    stack.book(first, later["id"], "6281200000001")
+    stack.book(first, later["id"], "6281200000001", channel="rest")
     resumed = stack.run("appointment_tomorrow", date=later["date"]).json()
     assert (resumed["sent"], resumed["skipped_opted_out"]) == (1, 0)
     assert stack.rasa.recipients() == ["6281200000002", "6281200000001"]
@@ -273,8 +325,8 @@ def test_opt_out_is_honoured_and_opt_in_restores_notifications(stack):
 def test_failed_sends_are_counted_and_retried_by_the_next_run(stack):
     slot = stack.free_slot()
     first, second = stack.target_ids(2)
-    stack.book(first, slot["id"], "6281200000001")
-    stack.book(second, slot["id"], "6281200000002")
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
+    stack.book(second, slot["id"], "6281200000002", channel="rest")
     stack.rasa.failing.add("6281200000002")
 
     summary = stack.run("appointment_tomorrow", date=slot["date"]).json()
@@ -292,7 +344,7 @@ def test_failed_sends_are_counted_and_retried_by_the_next_run(stack):
 def test_rasa_refusing_counts_the_send_as_failed(stack):
     slot = stack.free_slot()
     (first,) = stack.target_ids(1)
-    stack.book(first, slot["id"], "6281200000001")
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
     stack.rasa.failing.add("6281200000001")
     summary = stack.run("appointment_tomorrow", date=slot["date"]).json()
     assert (summary["sent"], summary["failed"]) == (0, 1)
@@ -301,7 +353,7 @@ def test_rasa_refusing_counts_the_send_as_failed(stack):
 def test_two_simultaneous_runs_of_a_campaign_send_each_message_once(stack):
     slot = stack.free_slot(min_remaining=8)
     for index, target_id in enumerate(stack.target_ids(8)):
-        stack.book(target_id, slot["id"], f"62812000001{index:02d}")
+        stack.book(target_id, slot["id"], f"62812000001{index:02d}", channel="rest")
     stack.rasa.delay_seconds = 0.05  # keep both runs in flight together
     results = []
 
@@ -314,17 +366,18 @@ def test_two_simultaneous_runs_of_a_campaign_send_each_message_once(stack):
     for thread in threads:
         thread.join(timeout=60)
     assert len(results) == 2
-    assert sum(r["sent"] for r in results) == 8
-    assert sum(r["skipped_already_sent"] for r in results) == 8
+    assert sum(r["skipped_already_sent"] for r in results) == 8  # each row claimed by one run only
+    with stack.sessions() as session:
+        assert sorted(session.execute(select(Delivery.status)).scalars()) == ["sent"] * 8
     assert sorted(stack.rasa.recipients()) == sorted(f"62812000001{i:02d}" for i in range(8))
 
 
 def test_dry_run_counts_without_sending_or_claiming(stack):
     slot = stack.free_slot()
     first, second = stack.target_ids(2)
-    stack.book(first, slot["id"], "6281200000001")
-    stack.book(second, slot["id"], "6281200000002")
-    stack.set_preference("6281200000002", opted_out=True)
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
+    stack.book(second, slot["id"], "6281200000002", channel="rest")
+    stack.set_preference("6281200000002", opted_out=True, channel="rest")
     dry = stack.run("appointment_tomorrow", date=slot["date"], dry_run=True).json()
     assert (dry["dry_run"], dry["would_send"], dry["sent"], dry["skipped_opted_out"]) == (True, 1, 0, 1)
     assert stack.rasa.calls == []
@@ -335,7 +388,7 @@ def test_dry_run_counts_without_sending_or_claiming(stack):
 def test_a_run_in_the_background_is_followed_by_its_id(stack):
     slot = stack.free_slot()
     (first,) = stack.target_ids(1)
-    stack.book(first, slot["id"], "6281200000001")
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
     started = stack.run("appointment_tomorrow", wait=False, date=slot["date"])
     assert started.status_code == 202
     run_id = started.json()["run_id"]
@@ -366,22 +419,22 @@ def test_an_unreachable_cohort_source_sends_nothing_and_says_so(database_url, se
     stack = Stack(database_url, serve_app)
     try:
         broken = create_notifications_app(stack.notification_settings, NotificationSettings(
-            **dict(stack.options.__dict__, registration_url="http://127.0.0.1:9")))
+            **dict(stack.options.__dict__, registration_url="http://127.0.0.1:9")), delivery_settings=stack.delivery)
         base = serve_app(broken)
         response = stack.http["notifications"].post(f"{base}/v1/campaigns/appointment_tomorrow/runs",
                                                      params={"wait": "true"}, json={})
         assert response.status_code == 503 and response.json()["error"]["code"] == "cohort_unavailable"
-        assert stack.rasa.calls == []
+        assert stack.rasa.calls == [] and stack.graph.accepted == []
     finally:
-        stack.engine.dispose()
+        stack.close()
 
 
 def test_the_command_shows_progress_and_a_summary_and_is_idempotent(stack, monkeypatch, capsys):
     slot = stack.free_slot()
     first, second = stack.target_ids(2)
-    stack.book(first, slot["id"], "6281200000001")
-    stack.book(second, slot["id"], "6281200000002")
-    stack.set_preference("6281200000002", opted_out=True)
+    stack.book(first, slot["id"], "6281200000001", channel="rest")
+    stack.book(second, slot["id"], "6281200000002", channel="rest")
+    stack.set_preference("6281200000002", opted_out=True, channel="rest")
     environment = {"NOTIFICATIONS_DATABASE_URL": stack.notification_settings.database_url,
                    "NOTIFICATIONS_SIGNING_KEY": stack.notification_settings.signing_key.decode(),
                    "REGISTRATION_URL": stack.urls["registration"], "REGISTRATION_API_KEY": KEYS["registration"],
@@ -392,7 +445,7 @@ def test_the_command_shows_progress_and_a_summary_and_is_idempotent(stack, monke
     assert send.main(["appointment_tomorrow", "--date", slot["date"]]) == 0
     output = capsys.readouterr()
     assert f"appointment_tomorrow:{slot['date']}: 2 recipients, sent 1, skipped 1 (opted out 1" in output.out
-    assert "2/2" in output.err  # tqdm's progress bar
+    assert "2recipient" in output.err and "queued=1" in output.err  # tqdm's progress bar
     assert stack.rasa.recipients() == ["6281200000001"]
 
     assert send.main(["appointment_tomorrow", "--date", slot["date"]]) == 0

@@ -32,7 +32,8 @@ from sanic import Sanic
 from channels.message_dedup import RecentMessageIds, SharedMessageIds
 from channels.whatsapp import TEXT_ONLY_REPLY, WhatsAppInput, WhatsAppOutput, WhatsAppSettings
 from channels.whatsapp_cloud_api import CloudApiClient
-from channels.whatsapp_messages import split_text
+from channels.whatsapp_messages import split_text, template_payloads
+from channels.whatsapp_window import MemoryConversationState
 from tests.service.conftest import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:You have set a listener:UserWarning")
@@ -186,9 +187,24 @@ def settings_for(graph: FakeGraphApi) -> WhatsAppSettings:
                             phone_number_id=PHONE_NUMBER_ID, graph_api_url=graph.url)
 
 
+class RecordingReports:
+    """Stands in for the hand-over to the notification ledger (channels/whatsapp_reports.py)."""
+
+    def __init__(self) -> None:
+        self.events: List[Dict[str, Any]] = []
+
+    async def publish(self, events) -> bool:
+        self.events.extend(events)
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
 @pytest.fixture
 def webhook(graph):
-    server = WebhookServer(WhatsAppInput(settings_for(graph), client=make_client(graph)))
+    server = WebhookServer(WhatsAppInput(settings_for(graph), client=make_client(graph),
+                                         state=MemoryConversationState(), reports=RecordingReports()))
     yield server
     server.stop()
 
@@ -336,8 +352,9 @@ def test_a_non_text_message_gets_the_please_type_reply_and_is_not_processed(webh
                            "type": "text", "text": {"body": TEXT_ONLY_REPLY, "preview_url": False}}]
 
 
-def test_status_updates_are_acknowledged_and_ignored(webhook, graph, caplog):
-    statuses = [{"id": wamid(9), "status": "delivered", "timestamp": "1700000001", "recipient_id": WA_ID},
+def test_status_updates_go_to_the_ledger_without_the_number_and_are_not_messages(webhook, graph, caplog):
+    statuses = [{"id": wamid(9), "status": "delivered", "timestamp": "1700000001", "recipient_id": WA_ID,
+                 "biz_opaque_callback_data": "vb1:41"},
                 {"id": wamid(10), "status": "read", "timestamp": "1700000002", "recipient_id": WA_ID},
                 {"id": wamid(11), "status": "failed", "timestamp": "1700000003", "recipient_id": WA_ID,
                  "errors": [{"code": 131047, "title": "Re-engagement message"}]}]
@@ -347,6 +364,54 @@ def test_status_updates_are_acknowledged_and_ignored(webhook, graph, caplog):
     assert webhook.agent.messages == [] and graph.sent == []
     assert "error code 131047" in caplog.text
     assert WA_ID not in caplog.text
+    events = webhook.channel.reports.events
+    assert [(e["status"], e["reference"], e["error_code"]) for e in events] == [
+        ("delivered", "vb1:41", None), ("read", None, None), ("failed", None, 131047)]
+    assert events[0]["message"] == hashlib.sha256(wamid(9).encode()).hexdigest()
+    assert WA_ID not in json.dumps(events)  # neither the number nor the number-bearing message id
+
+
+def test_unsigned_status_updates_are_refused_and_not_recorded(webhook):
+    statuses = [{"id": wamid(12), "status": "delivered", "timestamp": "1700000001", "recipient_id": WA_ID,
+                 "biz_opaque_callback_data": "vb1:41"}]
+    assert webhook.post(webhook_body(statuses=statuses), signature="sha256=" + "0" * 64).status_code == 403
+    webhook.wait()
+    assert webhook.channel.reports.events == []
+
+
+def test_a_quick_reply_press_on_a_template_continues_like_a_button_and_counts_as_a_reply(webhook):
+    press = {"from": WA_ID, "id": wamid(20), "timestamp": "1700000100", "type": "button",
+             "context": {"from": "6281100001111", "id": "wamid.template.1"},
+             "button": {"payload": "/register_vaccine", "text": "Daftar sekarang"}}
+    webhook.post(webhook_body(press))
+    webhook.wait()
+    (message,) = webhook.agent.messages
+    assert message.text == "/register_vaccine" and message.metadata == {"whatsapp": {"type": "button"}}
+    assert message.text in template_payloads()
+    (event,) = webhook.channel.reports.events
+    assert event["type"] == "reply" and event["message"] == hashlib.sha256(b"wamid.template.1").hexdigest()
+    # Writing opened the user's 24-hour window, as Meta's timestamp says.
+    assert webhook.channel.state.last_inbound(WA_ID) == 1700000100
+
+
+def test_a_message_from_a_notified_user_counts_as_a_reply_once(webhook):
+    webhook.channel.state.note_notified(WA_ID, "vb1:77")
+    webhook.post(webhook_body(text_from_user("mau daftar", n=30)))
+    webhook.post(webhook_body(text_from_user("halo lagi", n=31)))
+    webhook.wait()
+    assert [e["reference"] for e in webhook.channel.reports.events] == ["vb1:77"]
+
+
+def test_a_notification_template_payload_is_sent_as_template_or_text_by_the_window(graph):
+    state = MemoryConversationState()
+    output = WhatsAppOutput(make_client(graph), state)
+    payload = {"notification_template": "invitation", "parameters": {"facility": "Puskesmas Tebet"}}
+    asyncio.run(output.send_custom_json(WA_ID, payload))
+    state.note_inbound(WA_ID, time.time() - 60)
+    asyncio.run(output.send_custom_json(WA_ID, payload))
+    closed, opened = graph.sent[0], graph.sent[-1]
+    assert closed["type"] == "template" and closed["template"]["name"] == "vaksinbot_invitation_v1"
+    assert opened["type"] == "interactive" and "Puskesmas Tebet" in opened["interactive"]["body"]["text"]
 
 
 def test_messages_for_another_phone_number_of_the_app_are_ignored(webhook, graph):

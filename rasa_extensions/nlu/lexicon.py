@@ -2,6 +2,8 @@
 
 File format (data/lexicon/normalization.txt): one `informal = standard` pair a line, `#` starts a
 comment. Matching is per word and case-insensitive; the standard form may be several words.
+A letter typed three or more times in a row is one letter ("makasiiih", "halooo", "vaksinnnn"):
+no Indonesian word repeats a letter three times, and chat stretches words for emphasis.
 Plain Python, unit-tested in tests/unit/test_normalizer.py.
 """
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Dict, List, Tuple
 
 # Whole words only: letters inside codes such as NKS-HJ7KL8MN or 4B are never rewritten.
 _WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?:'[A-Za-z]+)?(?![A-Za-z0-9])")
+_STRETCHED = re.compile(r"([A-Za-z])\1{2,}")
+# A submission reference's eight characters may be letters only ("NKS-PPQRSTUV"): never rewritten.
+_REFERENCE_PREFIX = re.compile(r"nks[\s-]?$", re.IGNORECASE)
 
 
 def load_lexicon(path: Path) -> Dict[str, str]:
@@ -45,7 +50,7 @@ def normalize(text: str, lexicon: Dict[str, str]) -> Tuple[str, List[int]]:
         pieces.append(gap)
         length += len(gap)
         word = match.group(0)
-        replacement = lexicon.get(word.lower(), word)
+        replacement = _standard_form(word, lexicon, text[max(0, match.start() - 4):match.start()])
         offsets.extend([length] * len(word) if replacement != word else range(length, length + len(word)))
         pieces.append(replacement)
         length += len(replacement)
@@ -54,3 +59,15 @@ def normalize(text: str, lexicon: Dict[str, str]) -> Tuple[str, List[int]]:
     offsets.extend(range(length, length + len(tail)))
     offsets.append(length + len(tail))
     return "".join(pieces) + tail, offsets
+
+
+def _standard_form(word: str, lexicon: Dict[str, str], before: str) -> str:
+    if _REFERENCE_PREFIX.search(before):
+        return word
+    key = word.lower()
+    if key in lexicon:
+        return lexicon[key]
+    unstretched = _STRETCHED.sub(r"\1", key)
+    if unstretched != key:
+        return lexicon.get(unstretched, unstretched)
+    return word

@@ -35,3 +35,15 @@ def test_the_project_lexicon_loads_and_keeps_yes_no_answers_distinguishable(tmp_
     bad.write_text("sy saya\n")
     with pytest.raises(ValueError):
         load_lexicon(bad)
+
+
+def test_stretched_letters_are_typed_once_before_the_lookup():
+    lexicon = dict(LEXICON, makasih="terima kasih")
+    assert normalize("makasiiih kak, halooo", lexicon)[0] == "terima kasih kak, halo"
+    assert normalize("vaksinnnn dong", lexicon)[0] == "vaksin dong"
+    assert normalize("sertifikat", lexicon)[0] == "sertifikat"   # two letters in a row are left alone: "saat"
+
+
+def test_a_reference_of_letters_only_is_never_rewritten():
+    assert normalize("cek NKS-PPPQRSTU", LEXICON)[0] == "cek NKS-PPPQRSTU"
+    assert normalize("nks pppqrstu sy", LEXICON)[0] == "nks pppqrstu saya"

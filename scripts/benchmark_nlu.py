@@ -1,8 +1,9 @@
 """`make benchmark-nlu`: NLU parse latency of the trained model on this machine.
 
-Parses every held-out test text (tests/nlu/test_nlu.yml) ROUNDS times in process, after a
-warm-up, and prints p50/p95/p99 and the mean in milliseconds, of wall-clock time (the target) and of
-the process's CPU time (comparable between runs on a busy machine). MODEL=path picks another model.
+Parses the held-out messages of tests/nlu/test_nlu.yml (short) and tests/nlu/test_nlu_realistic.yml
+(WhatsApp traffic, up to 60 words) ROUNDS times in process, one at a time as the Rasa server does,
+after a warm-up, and prints p50/p95/p99 and the mean in milliseconds, of wall-clock time (the target)
+and of the process's CPU time (comparable between runs on a busy machine). MODEL=path picks another model.
 """
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 
 
+TEST_FILES = ("test_nlu.yml", "test_nlu_realistic.yml")
+
+
 def test_texts():
-    text = (ROOT / "tests" / "nlu" / "test_nlu.yml").read_text(encoding="utf-8")
-    return [re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", m) for m in re.findall(r"^\s+- (.+)$", text, re.MULTILINE)]
+    texts = []
+    for name in TEST_FILES:
+        text = (ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8")
+        texts += [re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", m) for m in re.findall(r"^\s+- (.+)$", text, re.MULTILINE)]
+    return texts
 
 
 async def measure(agent, texts):

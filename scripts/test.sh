@@ -12,8 +12,13 @@ python -m scripts.check_data
 step "2/5 train the model (skipped when config, domain and data are unchanged)"
 python -m scripts.train_if_changed
 
-step "3/5 NLU on the held-out test sets (targets: macro-F1 >= 0.95, informal >= 0.92, entities >= 0.95)"
-python -m scripts.evaluate_nlu --min-macro-f1 0.95 --min-informal-f1 0.92 --min-entity-f1 0.95
+# The targets of issue 16 (docs/nlu.md): intent macro-F1 >= 0.95 on every held-out set and >= 0.93 on
+# their informal parts, both above the linear peer; FAQ topics >= 0.93 end to end; no wrong answer to >= 90%
+# of the out-of-knowledge questions. The model is deterministic, so a retrain cannot move the figures;
+# about 40 s (one model load, ~1,300 parses, the peer trained in process).
+step "3/5 NLU on the held-out test sets (intents >= 0.95, informal parts >= 0.93, above the linear peer, FAQ topics >= 0.93, out of knowledge >= 0.90, entities >= 0.95)"
+python -m scripts.evaluate_nlu --min-macro-f1 0.95 --min-informal-f1 0.93 --min-lead-over-peer 0.005 \
+  --min-faq-f1 0.93 --min-out-of-knowledge 0.90 --min-entity-f1 0.95
 
 step "4/5 story tests (rasa test, failing on any prediction error)"
 rasa test core --stories tests/stories --model models/assistant.tar.gz \

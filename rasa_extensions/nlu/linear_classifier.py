@@ -144,6 +144,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self._index_labels()
 
     def _index_labels(self) -> None:
+        # (features x labels), C-contiguous: scipy would copy a transposed view at every product.
+        self._weights = np.ascontiguousarray(self.coef.T) if self.coef is not None else None
         retrieval = self.config["retrieval_intent"]
         self.intents = sorted({label.split("/", 1)[0] for label in self.labels})
         self._intent_of_label = np.array([self.intents.index(label.split("/", 1)[0]) for label in self.labels],
@@ -211,7 +213,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                                for r in raw]
         for origin in self.blocks.dense_origins:
             grouped[origin] = [r[origin][1] for r in raw]
-        probabilities = softmax(np.asarray(self.blocks.transform(grouped, len(messages)) @ self.coef.T)
+        probabilities = softmax(np.asarray(self.blocks.transform(grouped, len(messages)) @ self._weights)
                                 + self.intercept)
         for message, label_probabilities in zip(messages, probabilities):
             self._set_prediction(message, label_probabilities)

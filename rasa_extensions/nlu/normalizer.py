@@ -8,10 +8,13 @@
 
 Training examples and incoming messages go through the same rewrite, so "sy blm dpt sms" and
 "saya belum dapat sms" reach the featurizers alike; entity annotations move with the text.
-Training copies the lexicon into the model, so a deployed model does not need the file.
+Training copies the lexicon into the model, so a deployed model does not need the file. The lexicon's
+content is part of the component's fingerprint, so Rasa's training cache retrains it when a trainer
+edits the file (it would otherwise restore the old lexicon: the cache sees only the config).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -36,6 +39,11 @@ class InformalIndonesianNormalizer(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"lexicon": "data/lexicon/normalization.txt"}
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        path = _lexicon_path(config)
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
     def __init__(self, config: Dict[Text, Any], lexicon: Dict[str, str], model_storage: ModelStorage,
                  resource: Resource) -> None:
         self.config, self.lexicon = config, lexicon
@@ -47,8 +55,7 @@ class InformalIndonesianNormalizer(GraphComponent):
         return cls(config, {}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        path = Path(self.config["lexicon"])
-        self.lexicon = load_lexicon(path if path.is_absolute() else PROJECT_ROOT / path)
+        self.lexicon = load_lexicon(_lexicon_path(self.config))
         with self._model_storage.write_to(self._resource) as directory:
             (directory / LEXICON_FILE).write_text(json.dumps(self.lexicon, ensure_ascii=False), encoding="utf-8")
         return self._resource
@@ -81,3 +88,8 @@ class InformalIndonesianNormalizer(GraphComponent):
         entities = message.get(ENTITIES)
         if entities:
             message.set(ENTITIES, [dict(e, start=offsets[e["start"]], end=offsets[e["end"]]) for e in entities])
+
+
+def _lexicon_path(config: Dict[Text, Any]) -> Path:
+    path = Path(config["lexicon"])
+    return path if path.is_absolute() else PROJECT_ROOT / path

@@ -47,3 +47,13 @@ def test_stretched_letters_are_typed_once_before_the_lookup():
 def test_a_reference_of_letters_only_is_never_rewritten():
     assert normalize("cek NKS-PPPQRSTU", LEXICON)[0] == "cek NKS-PPPQRSTU"
     assert normalize("nks pppqrstu sy", LEXICON)[0] == "nks pppqrstu saya"
+
+
+def test_the_lexicons_content_is_part_of_the_training_fingerprint(tmp_path):
+    from rasa_extensions.nlu.normalizer import InformalIndonesianNormalizer
+
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("sy = saya\n")
+    before = InformalIndonesianNormalizer.fingerprint_addon({"lexicon": str(lexicon)})
+    lexicon.write_text("sy = saya\nblm = belum\n")
+    assert InformalIndonesianNormalizer.fingerprint_addon({"lexicon": str(lexicon)}) != before

@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 LABELS_FILE = Path(__file__).resolve().parents[1] / "data" / "intent_labels.csv"
 MAX_SUGGESTIONS = 3
-NOT_SUGGESTED = {"nlu_fallback", "inform", "affirm", "deny", "out_of_scope"}
+# "faq" is a retrieval intent: without its topic there is nothing to answer, so it is never a button.
+NOT_SUGGESTED = {"nlu_fallback", "inform", "affirm", "deny", "out_of_scope", "faq"}
 
 
 @functools.lru_cache(maxsize=None)

@@ -44,3 +44,12 @@ def test_handoff_marks_the_conversation_for_an_agent():
     events = asyncio.run(ActionHumanHandoff().run(dispatcher, Tracker("u", {}, {}, [], False, None, {}, ""), {}))
     assert events == [{"event": "slot", "timestamp": None, "name": "handoff_requested", "value": True}]
     assert dispatcher.messages[0]["response"] == "utter_human_handoff"
+
+
+def test_a_question_is_never_offered_as_a_button_without_its_topic():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq", "confidence": 0.35},
+               {"name": "register_vaccine", "confidence": 0.2}]
+    tracker = Tracker("u", {}, {"text": "vaksin?", "intent_ranking": ranking}, [], False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionDefaultAskAffirmation().run(dispatcher, tracker, {}))
+    assert "/faq" not in [b["payload"] for b in dispatcher.messages[0]["buttons"]]

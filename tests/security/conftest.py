@@ -13,7 +13,9 @@ from tests.conversation.harness import RunningAssistant
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    running = RunningAssistant(tmp_path_factory.mktemp("security"))
+    # The conversation tests run the self-check; here conversations are long walks (it would replay
+    # thousands of events at every turn).
+    running = RunningAssistant(tmp_path_factory.mktemp("security"), self_check=False)
     try:
         yield running.start()
     finally:

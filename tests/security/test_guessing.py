@@ -9,8 +9,9 @@ import uuid
 import requests
 
 REGISTRATION_KEY = {"X-API-Key": "dev-registration-key"}
+# What identification shows once it succeeded: names, facilities and sites, the ticket's QR image.
 PERSONAL_WORDS = ("Siti", "Rahmawati", "Budi", "Dewi", "Andi", "Puskesmas", "RSUP", "Klinik", "ditemukan",
-                  "tiket", "qr.png", "NIK: ")
+                  "qr.png", "NIK: ", "Lokasi:")
 
 
 def say(stack, sender, text):

@@ -77,79 +77,65 @@ def _latest_code(stack, phone: str) -> str:
     return re.search(r"\b(\d{6})\b", messages[-1]["text"]).group(1)
 
 
+REGISTRATION = ["Vaksin", "ya", "880021", "4 Februari 1988", "ya"]
+YES_NO = {"yes_no_question": True}
+NOT_DIGITS = {"kinds": ("nik", "phone")}     # six digits answer the NIK-digits question
+SUBMISSION = ["saya nakes tapi belum dapat sms", "3171016501920005", "Rini Marlina", "bidan",
+              "Klinik 0812 9999 8888"]      # a facility name with a phone in it is stored sealed
+# (messages that lead to a question, what may be typed there): every question of every flow. Each is a
+# conversation of its own, as users' are; the answers that lead there are valid, and what is typed at the
+# question is not (so the question stays).
+QUESTIONS = [
+    ([], {}),                                                   # outside any flow
+    (REGISTRATION[:1], YES_NO),                                 # a health worker?
+    (REGISTRATION[:2], NOT_DIGITS),                             # the 6 NIK digits
+    (REGISTRATION[:3], {}),                                     # the birth date
+    (REGISTRATION[:4], YES_NO),                                 # this site?
+    *[(REGISTRATION + ["tidak"] * answered, YES_NO) for answered in range(7)],   # the screening questions
+    (REGISTRATION + ["tidak"] * 7, {}),                         # the slot list
+    (REGISTRATION + ["tidak"] * 7 + ["1"], YES_NO),             # this slot?
+    (["tiket saya"], NOT_DIGITS),                               # the ticket: digits, then birth date
+    (["tiket saya", "900012"], {}),
+    (SUBMISSION[:1], {"kinds": ("phone", "otp")}),              # the full NIK
+    (SUBMISSION[:2], {}),                                       # the name
+    (SUBMISSION[:3], {}),                                       # the profession
+    (SUBMISSION, {"kinds": ("nik", "otp")}),                    # the phone
+    (SUBMISSION + ["0812-3456-7001"], YES_NO),                  # the summary: ya/tidak?
+    (["unduh sertifikat"], {"kinds": ("nik", "otp")}),          # PeduliLindungi: the phone
+    (["ubah data diri", "081110000002"], {"kinds": ("nik", "phone")}),   # the code
+]
+
+
 def test_no_spelling_of_a_nik_phone_or_otp_is_stored_logged_or_replied_raw(stack):
-    corpus = spellings(1200)
+    corpus = spellings(2000)
     pool = iter(corpus)
     replies: List[str] = []
     typed: List[Spelling] = []
-    per_question = 48
-
-    # Registration: every question, then cancel. (An OTP is six digits: a valid answer to the NIK digits.)
-    registration = Typist(stack, pool, replies)
-    registration.say("Vaksin")
-    registration.type_corpus(per_question, yes_no_question=True)
-    registration.say("ya")
-    registration.type_corpus(per_question, kinds=("nik", "phone"))
-    registration.say("880021")
-    registration.type_corpus(per_question)            # birth date question: none is a date
-    registration.say("4 Februari 1988")
-    registration.type_corpus(per_question, yes_no_question=True)  # site question
-    registration.say("ya")
-    for _ in range(7):                                 # the seven screening questions
-        registration.type_corpus(per_question // 2, yes_no_question=True)
-        registration.say("tidak")
-    registration.type_corpus(per_question)             # the slot list
-    registration.say("1")
-    registration.type_corpus(per_question, yes_no_question=True)  # confirm the slot?
-    registration.say("batal")
-    registration.type_corpus(per_question)             # outside any form
-    typed += registration.typed
-
-    # "tiket saya": digits, birth date.
-    ticket = Typist(stack, pool, replies)
-    ticket.say("tiket saya")
-    ticket.type_corpus(per_question, kinds=("nik", "phone"))
-    ticket.say("900012")
-    ticket.type_corpus(per_question)
-    typed += ticket.typed
-
-    # Missing health worker: the NIK question (phones and codes are not a NIK), the name question, the
-    # phone question (NIKs and codes are not a phone), the summary.
-    submission = Typist(stack, pool, replies)
-    submission.say("saya nakes tapi belum dapat sms")
-    submission.type_corpus(per_question, kinds=("phone", "otp"))
-    submission.say("3171016501920005")
-    submission.type_corpus(per_question)
-    submission.say("Rini Marlina")
-    submission.type_corpus(per_question)               # profession: none is one
-    submission.say("bidan")
-    submission.say("Klinik 0812 9999 8888")           # a facility name with a phone in it is stored sealed
-    submission.type_corpus(per_question, kinds=("nik", "otp"))
-    submission.say("0812-3456-7001")
-    submission.type_corpus(per_question, yes_no_question=True)  # the summary: ya/tidak?
-    submission.say("batal")
-    typed += submission.typed
-
-    # PeduliLindungi: the phone question, the code question, then the menu and a name change.
+    per_question = 1100 // len(QUESTIONS) + 1
+    for lead, where in QUESTIONS:
+        typist = Typist(stack, pool, replies)
+        for message in lead:
+            typist.say(message)
+        typist.type_corpus(per_question, **where)
+        typed += typist.typed
+    # After verification: the dose question, the field question, and the new name.
     pl = Typist(stack, pool, replies)
     pl.say("unduh sertifikat")
-    pl.type_corpus(per_question, kinds=("nik", "otp"))
     pl.say("081110000002")
-    pl.type_corpus(per_question // 2, kinds=("nik", "phone"))
     pl.type_corpus(4, kinds=("otp",))                  # wrong codes (the fifth would end the code)
     pl.say(_latest_code(stack, "+6281110000002"))
-    pl.type_corpus(per_question)                       # which dose?
+    pl.type_corpus(per_question // 2)                  # which dose?
     pl.say("batal")
     pl.say("ubah data diri")
-    pl.type_corpus(per_question)                       # which field?
+    pl.type_corpus(per_question // 2)                  # which field?
     pl.say("1")
-    pl.type_corpus(per_question)                       # the new name: digits are not a name
-    pl.say("batal")
+    pl.type_corpus(per_question // 2)                  # the new name: digits are not a name
     typed += pl.typed
 
     assert len(typed) >= 1000, len(typed)
     assert {s.kind for s in typed} == {"nik", "phone", "otp"}
     found = {"tracker store": leaks(stored_tracker_text(stack), typed), "logs": leaks(all_logs(stack), typed),
              "replies": leaks("\n".join(replies), typed)}
-    print(f"{len(typed)} spellings typed; leaks: " + ", ".join(f"{k} {len(v)}" for k, v in found.items()))
+    print(f"{len(typed)} spellings typed at {len(QUESTIONS) + 3} questions; leaks: "
+          + ", ".join(f"{k} {len(v)}" for k, v in found.items()))
     assert found == {"tracker store": [], "logs": [], "replies": []}

@@ -91,5 +91,6 @@ class InformalIndonesianNormalizer(GraphComponent):
 
 
 def _lexicon_path(config: Dict[Text, Any]) -> Path:
-    path = Path(config["lexicon"])
+    # Rasa passes fingerprint_addon the node's config as written in config.yml, without the defaults.
+    path = Path(config.get("lexicon") or InformalIndonesianNormalizer.get_default_config()["lexicon"])
     return path if path.is_absolute() else PROJECT_ROOT / path

@@ -129,7 +129,11 @@ def test_full_registration_ends_with_the_ticket(page, webchat, assistant, tmp_pa
     asked = click_choice(page, "Ya")
     assert "6 digit terakhir" in asked
     assert page.locator(".message--bot strong").filter(has_text="6 digit terakhir").count() == 1
-    found = type_message(page, "900012")
+    # The web chat has no number the channel verified: the birth date is the second factor, and
+    # nothing about the person is shown before it matches.
+    asked = type_message(page, "900012")
+    assert "tanggal lahir" in asked and "Siti" not in asked
+    found = type_message(page, "13 Juni 1990")                          # NIK 317105 530690 0012
     assert "Siti Rahmawati" in found and "Puskesmas Kecamatan Tebet" in found
     assert "1/7" in click_choice(page, "Ya")                           # the site
     replies = ""

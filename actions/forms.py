@@ -100,6 +100,9 @@ class PatientFormValidationAction(FormValidationAction, ABC):
         if kind == "soft":
             return _dropped_candidates(tracker) + [
                 SlotSet(PENDING_SLOT, {"kind": "cancel", "form": self.form_name(), "slot": requested})]
+        cannot = self.cannot_answer(requested, text, dispatcher)
+        if cannot is not None:
+            return _dropped_candidates(tracker) + cannot
         target = switch_target(intent, confidence, self._own_intents())
         asks_for_own_flow = intent in self._own_intents() and confidence >= SWITCH_CONFIDENCE
         interrupts = intent in RESUMING_INTENTS or target or asks_for_own_flow
@@ -116,6 +119,12 @@ class PatientFormValidationAction(FormValidationAction, ABC):
                 return []  # the form steps aside: a general rule answers, then the form asks again
             return self._offer(target, requested, dispatcher, tracker)
         return events
+
+    def cannot_answer(self, requested: str, text: str, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+        """When the message says the user cannot answer the question at all (e.g. the number a code would
+        go to is lost), a form answers with the way forward and returns the events (the question stays);
+        None otherwise, as by default."""
+        return None
 
     def _offer(self, target: Optional[str], requested: Optional[str], dispatcher: CollectingDispatcher,
                tracker: Tracker) -> List[EventType]:
@@ -250,8 +259,13 @@ class AfterFormAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         pending = tracker.get_slot(PENDING_SLOT)
         if isinstance(pending, dict) and pending.get("leave"):
-            return list(self.left_events) + leave_form(pending, dispatcher, tracker, domain)
+            return list(self.left_events) + await self.on_leave(tracker) + leave_form(pending, dispatcher, tracker,
+                                                                                       domain)
         return await self.after_form(dispatcher, tracker, domain)
+
+    async def on_leave(self, tracker: Tracker) -> List[EventType]:
+        """What the flow undoes when the user leaves it (e.g. ends a verification); nothing by default."""
+        return []
 
     @abstractmethod
     async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker,

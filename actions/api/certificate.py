@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from actions.api.http import JsonHttp
 from actions.settings import BackendSettings, certificate_backend
@@ -56,18 +57,29 @@ class CertificateClient:
     def __init__(self, settings: Optional[BackendSettings] = None):
         self.http = JsonHttp(settings or certificate_backend(), "certificate")
 
-    def request_otp(self, phone: str) -> str:
-        """Returns the message to show; it is the same whether or not the number is registered."""
-        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": "login"})["message"]
+    def _deadline(self) -> float:
+        """When this client stops waiting for a code request: the service sends nothing after it, so a
+        timed-out request never delivers a code the user no longer expects."""
+        return time.time() + sum(self.http.timeout)
 
-    def request_phone_change_otp(self, token: str, new_phone: str) -> str:
+    def request_otp(self, phone: str, requesters: Sequence[str] = ()) -> str:
+        """Returns the message to show; it is the same whether or not the number is registered."""
+        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": "login", "deadline": self._deadline(),
+                                                  "requesters": list(requesters)})["message"]
+
+    def request_phone_change_otp(self, token: str, new_phone: str, requesters: Sequence[str] = ()) -> str:
         """Sends a code to the new number, to prove it belongs to the verified user."""
-        return self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "change_phone"},
+        return self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "change_phone",
+                                                  "deadline": self._deadline(), "requesters": list(requesters)},
                               headers={SESSION_HEADER: token})["message"]
 
     def verify_otp(self, phone: str, code: str) -> Verification:
         data = self.http.post("/v1/otp/verify", {"phone": phone, "code": code})
         return Verification(data["token"], data["expires_in_seconds"])
+
+    def end_session(self, token: str) -> None:
+        """Ends the verification at once (restart, leaving the flow); idempotent."""
+        self.http.delete("/v1/me/session", headers={SESSION_HEADER: token})
 
     def profile(self, token: str) -> Profile:
         data = self.http.get("/v1/me", headers={SESSION_HEADER: token})

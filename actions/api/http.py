@@ -36,6 +36,9 @@ class JsonHttp:
     def post(self, path: str, body: Optional[dict] = None, headers: Optional[dict] = None) -> Any:
         return self._call("POST", path, json=body, headers=headers)
 
+    def delete(self, path: str, headers: Optional[dict] = None) -> Any:
+        return self._call("DELETE", path, headers=headers)
+
     def put(self, path: str, body: Optional[dict] = None, headers: Optional[dict] = None) -> Any:
         return self._call("PUT", path, json=body, headers=headers)
 

@@ -14,8 +14,8 @@ from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import AfterFormAction, PatientFormValidationAction, ask_numbered_choice, reset_slots
-from actions.pedulilindungi.session import (ITEM_SLOTS, REQUEST_BY_INTENT, SESSION_ERRORS, explain_failure,
-                                            session_token)
+from actions.pedulilindungi.session import (ITEM_SLOTS, REQUEST_BY_INTENT, SESSION_ERRORS, end_verification,
+                                            explain_failure, session_token)
 
 MENU_REQUESTS = ("certificate", "status", "update_info")
 FIELD_REQUESTS = ("change_name", "change_phone", "change_nik")
@@ -58,6 +58,9 @@ class ActionPlRoute(AfterFormAction):
 
     def name(self) -> Text:
         return "action_pl_route"
+
+    async def on_leave(self, tracker: Tracker) -> List[EventType]:
+        return await end_verification(tracker)   # `batal` at the menu ends the verification too
 
     async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         request = tracker.get_slot("pl_request")

@@ -15,7 +15,8 @@ from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import AfterFormAction, PatientFormValidationAction
 from actions.pedulilindungi.verification import OTP_LENGTH
-from actions.pedulilindungi.session import channel, explain_failure, session_token
+from actions.pedulilindungi.session import channel, end_verification, explain_failure, session_token
+from actions.requester import requesters
 from actions.sealing import seal, unseal, unsealed_text
 
 CHANGE_NAMESPACE = uuid.UUID("a3b7f1c2-55d9-4c61-9a8e-7d2e6f0b1c44")
@@ -92,7 +93,8 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
             dispatcher.utter_message(response="utter_phone_not_recognised")
             return {"pl_new_phone": None}
         try:
-            message = await off_loop(certificate_client().request_phone_change_otp, session_token(tracker), phone)
+            message = await off_loop(certificate_client().request_phone_change_otp, session_token(tracker), phone,
+                                    requesters(tracker))
         except BackendError as error:
             return _failed("pl_new_phone", error, dispatcher)
         dispatcher.utter_message(text=message)
@@ -123,6 +125,9 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
 class ActionPlFinishItem(AfterFormAction):
     def name(self) -> Text:
         return "action_pl_finish_item"
+
+    async def on_leave(self, tracker: Tracker) -> List[EventType]:
+        return await end_verification(tracker)
 
     async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("pl_outcome") in ("changed", "delivered"):

@@ -6,15 +6,19 @@ asks the user to verify again.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api.errors import BackendUnavailable, Rejected
+from actions.api.errors import BackendError, BackendUnavailable, Rejected
+from actions.backend_calls import certificate_client, off_loop
 from actions.forms import INVALID_ANSWERS_SLOT
 from actions.sealing import unsealed_text
 
+log = logging.getLogger(__name__)
 SESSION_ERRORS = frozenset({"session_invalid", "session_required"})
 # Slots of the items, cleared whenever a new request starts.
 ITEM_SLOTS = ["pl_phone", "pl_otp", "pl_menu_choice", "pl_field", "pl_dose", "pl_doses", "pl_new_name",
@@ -33,6 +37,20 @@ REQUEST_BY_INTENT = {
 
 def session_token(tracker: Tracker) -> Optional[str]:
     return unsealed_text(tracker, "pl_token")
+
+
+async def end_verification(tracker: Tracker) -> List[EventType]:
+    """Ends the conversation's verification in the backend (not only forgets the token), so the sealed
+    token is worthless wherever it was copied; a backend failure leaves it to expire after 15 idle
+    minutes. Returns the slot events that forget it here."""
+    token = session_token(tracker)
+    if token:
+        try:
+            await off_loop(certificate_client().end_session, token)
+        except BackendError:
+            log.warning("verification not ended in the backend; it expires when idle",
+                        extra={"event": "session_end_failed"})
+    return [SlotSet("pl_token", None), SlotSet("pl_verified", False)]
 
 
 def channel(tracker: Tracker) -> str:

@@ -35,6 +35,11 @@ _session_token = APIKeyHeader(name=SESSION_HEADER, auto_error=False, scheme_name
 class OtpRequestBody(BaseModel):
     phone: str = Field(..., max_length=30, example="081234567890")
     purpose: Literal["login", "change_phone"] = Field("login", description="change_phone needs X-Session-Token")
+    deadline: Optional[float] = Field(None, description="Unix time after which the caller no longer waits: "
+                                                        "a request still unsent then sends nothing (504)")
+    requesters: List[str] = Field(default_factory=list, max_items=4,
+                                  description="Who asks (the conversation, the channel identity): codes are "
+                                              "limited per requester and number, per requester, and per number")
 
 
 class OtpVerifyBody(BaseModel):
@@ -154,7 +159,8 @@ def _otp_routes(router: APIRouter) -> None:
     def request_otp(body: OtpRequestBody, request: Request, db: Session = Depends(_db),
                     token: Optional[str] = Depends(_session_token)) -> MessageOut:
         message = services.request_otp(db, request.app.state.gateway, _key(request), body.phone, body.purpose,
-                                       utcnow(), token=token)
+                                       utcnow(), token=token, deadline=body.deadline,
+                                       requesters=body.requesters)
         return MessageOut(message=message)
 
     @router.post("/otp/verify", response_model=TokenOut, tags=["login"], summary="Exchange the code for a token")
@@ -164,6 +170,12 @@ def _otp_routes(router: APIRouter) -> None:
 
 
 def _me_routes(router: APIRouter) -> None:
+    @router.delete("/me/session", status_code=204, tags=["me"], summary="End the verification (idempotent)")
+    def end_session(request: Request, db: Session = Depends(_db),
+                    token: Optional[str] = Depends(_session_token)) -> Response:
+        services.end_session(db, _key(request), token)
+        return Response(status_code=204)
+
     @router.get("/me", response_model=ProfileOut, tags=["me"], summary="The verified person, masked")
     def me(request: Request, db: Session = Depends(_db), token: Optional[str] = Depends(_session_token)):
         return ProfileOut(**services.profile(db, _key(request), token, utcnow()).__dict__)

@@ -43,12 +43,16 @@ class UnknownOtpPurpose(CertificateError):
 
 
 class TooManyOtpRequests(CertificateError):
+    """Too many codes asked in the last hour: by this requester for this number (`own`), or for this
+    number by everyone together, or by this requester for any numbers."""
+
     code, status = "otp_rate_limited", 429
 
-    def __init__(self, minutes: int):
+    def __init__(self, minutes: int, own: bool = True):
         super().__init__(
-            f"Anda sudah meminta {OTP_MAX_PER_WINDOW} kode dalam 1 jam terakhir. "
-            f"Silakan coba lagi dalam {minutes} menit."
+            (f"Anda sudah meminta {OTP_MAX_PER_WINDOW} kode dalam 1 jam terakhir. " if own else
+             "Terlalu banyak permintaan kode OTP dalam 1 jam terakhir. ")
+            + f"Silakan coba lagi dalam {minutes} menit."
         )
         self.minutes = minutes
 
@@ -129,6 +133,13 @@ class PhoneUnchanged(CertificateError):
     message = "Nomor HP baru sama dengan nomor yang sudah terdaftar."
 
 
+class RequestPastDeadline(CertificateError):
+    """The caller stopped waiting before the code could be sent; nothing was sent or counted."""
+
+    code, status = "request_past_deadline", 504
+    message = "Maaf, permintaan kode OTP terlambat diproses sehingga tidak dikirim. Silakan coba lagi."
+
+
 class PhoneInUse(CertificateError):
     code, status = "phone_in_use", 409
     message = "Nomor HP tersebut sudah terdaftar untuk akun lain. Silakan gunakan nomor lain."
@@ -181,7 +192,10 @@ OTP_PURPOSES = ("login", "change_phone")
 OTP_DIGITS = 6
 OTP_TTL = dt.timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
-OTP_MAX_PER_WINDOW = 3
+OTP_MAX_PER_WINDOW = 3          # per requester (conversation, channel identity) and number
+OTP_MAX_PER_REQUESTER = 6       # per conversation, whatever the numbers
+OTP_MAX_PER_CLIENT = 60         # per client address (many people share one behind a carrier's NAT)
+OTP_MAX_PER_PHONE = 10          # per number, whoever asks: the SMS cost cap, above any one requester's
 OTP_WINDOW = dt.timedelta(hours=1)
 # Failures below this count are typos; from here on each failure doubles the wait.
 FAILURES_BEFORE_DELAY = 3
@@ -224,14 +238,17 @@ def issue_otp(key: bytes, now: dt.datetime) -> IssuedOtp:
     return IssuedOtp(code=code, salt=salt, code_hash=hash_otp(key, salt, code), expires_at=now + OTP_TTL)
 
 
-def ensure_otp_request_allowed(recent_requests: Iterable[dt.datetime], now: dt.datetime) -> None:
-    """At most OTP_MAX_PER_WINDOW codes per phone in any rolling hour (limits SMS cost and abuse)."""
+def ensure_otp_request_allowed(recent_requests: Iterable[dt.datetime], now: dt.datetime,
+                               limit: int = OTP_MAX_PER_WINDOW, own: bool = True) -> None:
+    """At most `limit` codes in any rolling hour (limits SMS cost and abuse). Counted per requester and
+    number (`own`: the user's own requests), so a stranger asking for someone's codes spends only the
+    stranger's allowance, and with wider limits per requester and per number."""
     in_window = sorted(t for t in recent_requests if now - t < OTP_WINDOW)
-    if len(in_window) < OTP_MAX_PER_WINDOW:
+    if len(in_window) < limit:
         return
     # The oldest request that keeps the count at the limit has to leave the window first.
-    frees_at = in_window[-OTP_MAX_PER_WINDOW] + OTP_WINDOW
-    raise TooManyOtpRequests(max(1, math.ceil((frees_at - now).total_seconds() / 60)))
+    frees_at = in_window[-limit] + OTP_WINDOW
+    raise TooManyOtpRequests(max(1, math.ceil((frees_at - now).total_seconds() / 60)), own=own)
 
 
 def verification_delay(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> dt.timedelta:
@@ -286,6 +303,11 @@ class SessionState:
 
 def issue_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def phone_key(key: bytes, phone: str) -> str:
+    """How OTP challenges and failures refer to a number: a keyed hash, never the number itself."""
+    return keyed_hash(key, "otp-phone", phone)
 
 
 def hash_session_token(key: bytes, token: str) -> str:

@@ -59,12 +59,13 @@ class Certificate(Base):
 
 
 class OtpChallenge(Base):
-    """One OTP sent (or, for unknown numbers, pretended to be sent) by SMS."""
+    """One OTP sent (or, for unknown numbers, pretended to be sent) by SMS. The number is kept only as a
+    keyed hash (`domain.phone_key`): a table of every number anyone ever typed would be a directory."""
 
     __tablename__ = "otp_challenges"
     __table_args__ = (CheckConstraint("purpose IN ('login', 'change_phone')", name="purpose_known"),)
     id = Column(Integer, primary_key=True)
-    phone = Column(String(20), nullable=False, index=True)
+    phone_key = Column(String(64), nullable=False, index=True)
     purpose = Column(String(20), nullable=False)
     salt = Column(String(64), nullable=False)
     code_hash = Column(String(64), nullable=False)
@@ -76,12 +77,24 @@ class OtpChallenge(Base):
     person_id = Column(Integer, ForeignKey("persons.id"))
 
 
+class OtpRequest(Base):
+    """Who asked for a code for which number, both as keyed hashes: the per-requester limits' memory,
+    kept an hour."""
+
+    __tablename__ = "otp_requests"
+    id = Column(Integer, primary_key=True)
+    requester_key = Column(String(64), nullable=False, index=True)
+    phone_key = Column(String(64), nullable=False)
+    challenge_id = Column(Integer, ForeignKey("otp_challenges.id", ondelete="CASCADE"), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
 class OtpFailure(Base):
     """A failed verification, kept per phone so the growing delay survives new codes."""
 
     __tablename__ = "otp_failures"
     id = Column(Integer, primary_key=True)
-    phone = Column(String(20), nullable=False, index=True)
+    phone_key = Column(String(64), nullable=False, index=True)
     failed_at = Column(DateTime, nullable=False)
 
 

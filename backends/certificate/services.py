@@ -7,23 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from backends.certificate import domain
 from backends.certificate.domain import CertificateDocument
-from backends.certificate.orm import (AuditEntry, Certificate, Escalation, OtpChallenge, OtpFailure, Person,
+from backends.certificate.orm import (AuditEntry, Certificate, Escalation, OtpChallenge, OtpFailure, OtpRequest, Person,
                                       Vaccination, VerificationSession)
 from backends.certificate.rendering import render_png
 from backends.certificate.sms import SmsGateway
 from backends.shared.clock import WIB
 from backends.shared.identity import InvalidIdentity, normalize_name, normalize_phone
 from privacy.masking import mask_name, mask_nik, mask_phone
-from backends.shared.signing import InvalidSignature, sign, verify
+from backends.shared.signing import InvalidSignature, keyed_hash, sign, verify
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ _OTP_SMS = {
     "change_phone": "Kode OTP untuk mengganti nomor HP akun PeduliLindungi Anda: {code}. Berlaku 5 menit. "
                     "JANGAN berikan kode ini kepada siapa pun.",
 }
+_UNUSED_CODES_SMS = ("Ada {count} permintaan kode OTP PeduliLindungi untuk nomor Anda yang tidak digunakan. "
+                     "Jika itu bukan Anda, abaikan saja: akun Anda tetap aman selama kode tidak dibagikan "
+                     "kepada siapa pun. Bantuan: hotline 119 ext 9.")
 _PHONE_CHANGED_SMS = ("Nomor HP akun PeduliLindungi Anda telah diganti menjadi {phone} pada {when} WIB. "
                       "Jika Anda tidak melakukan perubahan ini, segera hubungi hotline 119 ext 9.")
 
@@ -103,19 +107,20 @@ def _authenticate(session: Session, key: bytes, token: Optional[str], now: dt.da
     return row.person
 
 
-def _latest_challenge(session: Session, phone: str, purpose: str) -> Optional[OtpChallenge]:
+def _latest_challenge(session: Session, phone_key: str, purpose: str) -> Optional[OtpChallenge]:
     # Only the newest code counts: asking for a new code silently retires the older ones.
     return session.execute(
-        select(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose)
+        select(OtpChallenge).where(OtpChallenge.phone_key == phone_key, OtpChallenge.purpose == purpose)
         .order_by(OtpChallenge.created_at.desc(), OtpChallenge.id.desc()).limit(1)
     ).scalars().first()
 
 
-def _check_code(session: Session, key: bytes, phone: str, challenge: Optional[OtpChallenge], code: str,
+def _check_code(session: Session, key: bytes, phone_key: str, challenge: Optional[OtpChallenge], code: str,
                 expected_person_id: Optional[int], now: dt.datetime) -> None:
     """Checks a code against the challenge; a wrong code is recorded for the growing delay."""
     failures = session.execute(
-        select(OtpFailure.failed_at).where(OtpFailure.phone == phone, OtpFailure.failed_at > now - domain.OTP_WINDOW)
+        select(OtpFailure.failed_at).where(OtpFailure.phone_key == phone_key,
+                                           OtpFailure.failed_at > now - domain.OTP_WINDOW)
     ).scalars().all()
     domain.ensure_verification_allowed(failures, now)
     if challenge is None:
@@ -125,16 +130,38 @@ def _check_code(session: Session, key: bytes, phone: str, challenge: Optional[Ot
     try:
         domain.check_otp(challenge, key, typed, now)
     except (domain.OtpWrong, domain.OtpAttemptsExhausted):
-        session.add(OtpFailure(phone=phone, failed_at=now))
+        session.add(OtpFailure(phone_key=phone_key, failed_at=now))
         session.commit()
         raise
 
 
-def _prune_phone_history(session: Session, phone: str, now: dt.datetime) -> None:
-    # Records older than the rate-limit window decide nothing any more; keep the tables small.
+def purge_expired_otp_records(session: Session, now: dt.datetime, gateway: Optional[SmsGateway] = None) -> int:
+    """Deletes every challenge and failure older than the rate-limit window, for every number: they
+    decide nothing any more. Runs at each code request, so the tables hold at most an hour. With a
+    gateway, the holder of a registered number whose login codes went unused is told once by SMS
+    (someone else may have asked for them)."""
     horizon = now - domain.OTP_WINDOW
-    session.execute(delete(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.created_at < horizon))
-    session.execute(delete(OtpFailure).where(OtpFailure.phone == phone, OtpFailure.failed_at < horizon))
+    if gateway is not None:
+        _notice_unused_codes(session, gateway, horizon)
+    session.execute(delete(OtpRequest).where(OtpRequest.created_at < horizon))
+    removed = session.execute(delete(OtpChallenge).where(OtpChallenge.created_at < horizon)).rowcount or 0
+    removed += session.execute(delete(OtpFailure).where(OtpFailure.failed_at < horizon)).rowcount or 0
+    return removed
+
+
+def _notice_unused_codes(session: Session, gateway: SmsGateway, horizon: dt.datetime) -> None:
+    unused = session.execute(
+        select(OtpChallenge.person_id, func.count()).where(
+            OtpChallenge.created_at < horizon, OtpChallenge.purpose == "login", OtpChallenge.consumed_at.is_(None),
+            OtpChallenge.person_id.is_not(None)).group_by(OtpChallenge.person_id)).all()
+    for person_id, count in unused:
+        person = session.get(Person, person_id)
+        if person is None:
+            continue
+        try:
+            gateway.send(person.phone, _UNUSED_CODES_SMS.format(count=count))
+        except domain.SmsUnavailable:
+            log.warning("unused-code notice not delivered", extra={"event": "otp_unused_notice_failed"})
 
 
 def _previous_change(session: Session, request_id: str, person_id: int, field: str, new_masked: str) -> Optional[str]:
@@ -163,47 +190,91 @@ def _commit_change(session: Session, request_id: str, person_id: int, field: str
 # --- OTP login ------------------------------------------------------------------------------------
 
 def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, purpose: str, now: dt.datetime,
-                token: Optional[str] = None) -> str:
-    """Sends a code by SMS; returns the reply for the user, the same whether the number is known or not."""
+                token: Optional[str] = None, deadline: Optional[float] = None,
+                requesters: Sequence[str] = ()) -> str:
+    """Sends a code by SMS; returns the reply for the user, the same whether the number is known or not,
+    and (for a phone change) the same whether or not the new number belongs to another account.
+    `deadline` (epoch seconds) is when the caller stops waiting: past it, nothing is sent."""
     purpose = domain.ensure_purpose(purpose)
     phone = _phone(phone)
+    key_of_phone = domain.phone_key(key, phone)
     if purpose == "login":
         person = _person_by_phone(session, phone)
+        recipient = person
     else:
         person = _authenticate(session, key, token, now)
         domain.ensure_phone_changes(person.phone, phone)
-        _ensure_phone_free(session, phone, person.id)
-    _prune_phone_history(session, phone, now)
-    recent = session.execute(
-        select(OtpChallenge.created_at).where(OtpChallenge.phone == phone,
-                                              OtpChallenge.created_at > now - domain.OTP_WINDOW)
-    ).scalars().all()
-    domain.ensure_otp_request_allowed(recent, now)
+        # A number held by another account gets a challenge nobody can answer and no SMS: the reply and
+        # the rate limit are those of any number, so a verified user cannot probe who is registered.
+        recipient = None if _phone_taken(session, phone, person.id) else person
+    purge_expired_otp_records(session, now, gateway)
+    requester_keys = _requester_keys(key, requesters)
+    _ensure_codes_allowed(session, requester_keys, key_of_phone, now)
     otp = domain.issue_otp(key, now)
     # Unknown numbers get a challenge too, so they hit the same rate limit as known ones.
-    challenge = OtpChallenge(phone=phone, purpose=purpose, salt=otp.salt, code_hash=otp.code_hash, created_at=now,
-                             expires_at=otp.expires_at, attempts=0, person_id=person.id if person else None)
+    challenge = OtpChallenge(phone_key=key_of_phone, purpose=purpose, salt=otp.salt, code_hash=otp.code_hash,
+                             created_at=now, expires_at=otp.expires_at, attempts=0,
+                             person_id=recipient.id if recipient else None)
     session.add(challenge)
+    session.flush()
+    for requester_key, _ in requester_keys:
+        session.add(OtpRequest(requester_key=requester_key, phone_key=key_of_phone, challenge_id=challenge.id,
+                               created_at=now))
     session.commit()
-    if person is not None:
+    if recipient is not None:
+        if deadline is not None and time.time() > deadline:
+            # The caller gave up (e.g. this service was stalled): a code sent now would arrive after the
+            # user was told to retry, and the retry would spend a second one.
+            _forget(session, challenge)
+            raise domain.RequestPastDeadline()
         try:
             gateway.send(phone, _OTP_SMS[purpose].format(code=otp.code))
         except domain.SmsUnavailable:
             # An undelivered code must not count against the user's hourly limit.
-            session.delete(challenge)
-            session.commit()
+            _forget(session, challenge)
             raise
     log.info("otp requested for %s (%s)", mask_phone(phone), purpose, extra={"event": "otp_requested"})
     return OTP_REQUEST_REPLY[purpose]
 
 
+def _requester_keys(key: bytes, requesters: Sequence[str]) -> List[Tuple[str, int]]:
+    """Keyed hashes of who asks, each with its limit across numbers: a conversation (or a caller that
+    names nobody) OTP_MAX_PER_REQUESTER; a client address ("client:…", shared behind a carrier's NAT
+    by many people) OTP_MAX_PER_CLIENT."""
+    named = sorted({r[:200] for r in requesters if isinstance(r, str) and r}) or ["unnamed"]
+    return [(keyed_hash(key, "otp-requester", r),
+             domain.OTP_MAX_PER_CLIENT if r.startswith("client:") else domain.OTP_MAX_PER_REQUESTER)
+            for r in named[:4]]
+
+
+def _ensure_codes_allowed(session: Session, requester_keys: Sequence[Tuple[str, int]], key_of_phone: str,
+                          now: dt.datetime) -> None:
+    since = now - domain.OTP_WINDOW
+    for requester_key, across_numbers in requester_keys:
+        mine = session.execute(select(OtpRequest.created_at, OtpRequest.phone_key).where(
+            OtpRequest.requester_key == requester_key, OtpRequest.created_at > since)).all()
+        domain.ensure_otp_request_allowed([at for at, phone in mine if phone == key_of_phone], now)
+        domain.ensure_otp_request_allowed([at for at, _ in mine], now, across_numbers, own=False)
+    everyone = session.execute(select(OtpChallenge.created_at).where(
+        OtpChallenge.phone_key == key_of_phone, OtpChallenge.created_at > since)).scalars().all()
+    domain.ensure_otp_request_allowed(everyone, now, domain.OTP_MAX_PER_PHONE, own=False)
+
+
+def _forget(session: Session, challenge: OtpChallenge) -> None:
+    """A code that was never sent is not counted against anyone."""
+    session.execute(delete(OtpRequest).where(OtpRequest.challenge_id == challenge.id))
+    session.delete(challenge)
+    session.commit()
+
+
 def verify_otp(session: Session, key: bytes, phone: str, code: str, now: dt.datetime) -> str:
     """Exchanges a login code for a verification token (shown once, stored only as a keyed hash)."""
     phone = _phone(phone)
-    challenge = _latest_challenge(session, phone, "login")
-    _check_code(session, key, phone, challenge, code, challenge.person_id if challenge else None, now)
+    key_of_phone = domain.phone_key(key, phone)
+    challenge = _latest_challenge(session, key_of_phone, "login")
+    _check_code(session, key, key_of_phone, challenge, code, challenge.person_id if challenge else None, now)
     token = domain.issue_session_token()
-    session.execute(delete(OtpFailure).where(OtpFailure.phone == phone))
+    session.execute(delete(OtpFailure).where(OtpFailure.phone_key == key_of_phone))
     session.execute(delete(VerificationSession).where(VerificationSession.person_id == challenge.person_id,
                                                       VerificationSession.last_seen_at < now - domain.SESSION_IDLE))
     session.add(VerificationSession(token_hash=domain.hash_session_token(key, token), person_id=challenge.person_id,
@@ -211,6 +282,20 @@ def verify_otp(session: Session, key: bytes, phone: str, code: str, now: dt.date
     session.commit()
     log.info("otp verified for %s", mask_phone(phone), extra={"event": "otp_verified"})
     return token
+
+
+def end_session(session: Session, key: bytes, token: Optional[str]) -> None:
+    """Ends a verification at once (the user restarted or left the flow); idempotent, and silent for
+    a token that is unknown or already ended."""
+    if not token:
+        return
+    row = session.execute(
+        select(VerificationSession).where(VerificationSession.token_hash == domain.hash_session_token(key, token))
+    ).scalars().first()
+    if row is not None and not row.revoked:
+        row.revoked = True
+        session.commit()
+        log.info("verification ended", extra={"event": "session_ended"})
 
 
 def person_for_token(session: Session, key: bytes, token: Optional[str], now: dt.datetime) -> Person:
@@ -320,10 +405,9 @@ def change_name(session: Session, key: bytes, token: Optional[str], new_name: st
     return Change(raced or old_masked, name)
 
 
-def _ensure_phone_free(session: Session, phone: str, person_id: int) -> None:
+def _phone_taken(session: Session, phone: str, person_id: int) -> bool:
     holder = _person_by_phone(session, phone)
-    if holder is not None and holder.id != person_id:
-        raise domain.PhoneInUse()
+    return holder is not None and holder.id != person_id
 
 
 def change_phone(session: Session, gateway: SmsGateway, key: bytes, token: Optional[str], new_phone: str, code: str,
@@ -337,8 +421,13 @@ def change_phone(session: Session, gateway: SmsGateway, key: bytes, token: Optio
         session.commit()
         return Change(previous, change.new)
     domain.ensure_phone_changes(person.phone, phone)
-    _ensure_phone_free(session, phone, person.id)
-    _check_code(session, key, phone, _latest_challenge(session, phone, "change_phone"), code, person.id, now)
+    key_of_phone = domain.phone_key(key, phone)
+    # A number held by another account had a challenge nobody can answer: the code fails as a wrong one.
+    _check_code(session, key, key_of_phone, _latest_challenge(session, key_of_phone, "change_phone"), code,
+                person.id, now)
+    if _phone_taken(session, phone, person.id):
+        # Taken after the code was sent to it: only the holder of that number can learn this.
+        raise domain.PhoneInUse()
     old_phone = person.phone
     session.add(AuditEntry(person_id=person.id, field="phone", old_masked=change.old, new_masked=change.new,
                            at=now, channel=channel, request_id=request_id))

@@ -9,6 +9,7 @@ import logging
 import random
 import re
 import threading
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 
 from backends.certificate import MIGRATIONS_DIR, VERSION_TABLE, services
 from backends.certificate.api import create_app
-from backends.certificate.orm import AuditEntry, Certificate, OtpChallenge, Person, VerificationSession
+from backends.certificate.orm import AuditEntry, Certificate, OtpChallenge, OtpRequest, Person, VerificationSession
 from backends.certificate.seed import DEMO_PERSONS, seed
 from backends.shared.clock import today_wib, utcnow
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
@@ -126,10 +127,14 @@ def test_otp_request_answers_the_same_for_unknown_numbers(certificate):
     assert len(messages) == 1 and messages[0]["phone"] == THREE_DOSES.phone
     assert re.search(r"\b\d{6}\b", messages[0]["text"])
     assert _outbox(base_url, http, UNREGISTERED_PHONE) == []
-    with sessions() as session:  # the code itself is never stored
+    with sessions() as session:  # neither the code nor any number typed is stored
         code = _latest_code(base_url, http, THREE_DOSES.phone)
-        stored = session.execute(select(OtpChallenge).where(OtpChallenge.phone == THREE_DOSES.phone)).scalars().one()
-        assert code not in (stored.code_hash, stored.salt)
+        stored = session.execute(select(OtpChallenge)).scalars().all()
+        assert len(stored) == 2
+        for row in stored:
+            assert code not in (row.code_hash, row.salt)
+            assert len(row.phone_key) == 64 and not any(
+                digits in row.phone_key for digits in (THREE_DOSES.phone[3:], UNREGISTERED_PHONE[3:]))
 
 
 def test_invalid_phone_is_refused_in_indonesian(certificate):
@@ -327,6 +332,119 @@ def test_a_phone_change_needs_an_otp_on_the_new_number(certificate):
     assert "telah diganti" in notice and new_phone not in notice
     assert http.get(f"{base_url}/v1/me", headers=headers).json()["phone_masked"] == "+62813*****001"
     assert http.get(f"{base_url}/v1/me", headers=_login(base_url, http, new_phone)).json()["name"] == TWO_DOSES.name
+
+
+def test_a_number_of_another_account_cannot_be_told_from_any_other(certificate):
+    """A verified user asking to move to someone else's number learns nothing: the same reply as for a
+    free number, no SMS to the owner, the code fails like a wrong one, and the requests are rate-limited
+    like any other number's."""
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    free_number = "+6281399990002"
+    before = len(_outbox(base_url, http, THREE_DOSES.phone))
+    taken = http.post(f"{base_url}/v1/otp/request", json={"phone": THREE_DOSES.phone, "purpose": "change_phone"},
+                      headers=headers)
+    free = http.post(f"{base_url}/v1/otp/request", json={"phone": free_number, "purpose": "change_phone"},
+                     headers=headers)
+    assert taken.status_code == free.status_code == 202 and taken.json() == free.json()
+    assert len(_outbox(base_url, http, THREE_DOSES.phone)) == before        # the owner got nothing
+    for guess in ("000000", "123456"):
+        refused = http.put(f"{base_url}/v1/me/phone", headers=headers,
+                           json={"phone": THREE_DOSES.phone, "code": guess, "request_id": f"p-{guess}",
+                                 "channel": "whatsapp"})
+        assert refused.status_code == 401 and _error(refused)["code"] == "otp_wrong"
+    for _ in range(2):
+        assert http.post(f"{base_url}/v1/otp/request", headers=headers,
+                         json={"phone": THREE_DOSES.phone, "purpose": "change_phone"}).status_code == 202
+    limited = http.post(f"{base_url}/v1/otp/request", headers=headers,
+                        json={"phone": THREE_DOSES.phone, "purpose": "change_phone"})
+    assert limited.status_code == 429 and _error(limited)["code"] == "otp_rate_limited"
+
+
+def test_a_code_request_past_its_deadline_sends_nothing_and_costs_nothing(certificate):
+    """The action server gave up waiting (this service was stalled): a code sent now would arrive after
+    the user was told to retry, and the retry would spend a second code of the hourly three."""
+    base_url, http, sessions, _ = certificate
+    late = http.post(f"{base_url}/v1/otp/request",
+                     json={"phone": THREE_DOSES.phone, "deadline": time.time() - 1})
+    assert late.status_code == 504 and _error(late)["code"] == "request_past_deadline"
+    assert _outbox(base_url, http, THREE_DOSES.phone) == []
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(OtpChallenge)).scalar() == 0
+    for _ in range(3):                          # the hourly allowance is untouched
+        assert http.post(f"{base_url}/v1/otp/request",
+                         json={"phone": THREE_DOSES.phone, "deadline": time.time() + 10}).status_code == 202
+    assert len(_outbox(base_url, http, THREE_DOSES.phone)) == 3
+
+
+def _ask(base_url, http, phone, requester):
+    return http.post(f"{base_url}/v1/otp/request", json={"phone": phone, "requesters": [requester]})
+
+
+def test_a_stranger_asking_for_codes_cannot_lock_the_owner_out(certificate):
+    base_url, http, _, _ = certificate
+    stranger, owner = "conversation:rest:stranger-1", "conversation:whatsapp:6281110000001"
+    for _ in range(3):
+        assert _ask(base_url, http, THREE_DOSES.phone, stranger).status_code == 202
+    refused = _ask(base_url, http, THREE_DOSES.phone, stranger)
+    assert refused.status_code == 429 and "Anda sudah meminta 3 kode" in _error(refused)["message"]
+    assert _ask(base_url, http, THREE_DOSES.phone, owner).status_code == 202      # the owner still gets one
+    code = _latest_code(base_url, http, THREE_DOSES.phone)
+    assert http.post(f"{base_url}/v1/otp/verify", json={"phone": THREE_DOSES.phone, "code": code}).status_code == 200
+
+
+def test_many_strangers_together_hit_the_numbers_cap_and_one_stranger_the_requesters(certificate):
+    base_url, http, _, _ = certificate
+    answers = [_ask(base_url, http, UNREGISTERED_PHONE, f"conversation:rest:s-{i}").status_code for i in range(11)]
+    assert answers == [202] * 10 + [429]                                         # SMS cost cap per number
+    one = "conversation:whatsapp:6285700000001"
+    numbers = [f"+62857123450{i:02d}" for i in range(7)]
+    answers = [_ask(base_url, http, number, one).status_code for number in numbers]
+    assert answers == [202] * 6 + [429]                                          # a requester sweeping numbers
+
+
+def test_an_ended_verification_is_refused_everywhere(certificate):
+    base_url, http, _, _ = certificate
+    headers = _login(base_url, http, TWO_DOSES.phone)
+    other = _login(base_url, http, TWO_DOSES.phone)          # the same person in another conversation
+    assert http.get(f"{base_url}/v1/me", headers=headers).status_code == 200
+    for _ in range(2):                                        # idempotent
+        assert http.delete(f"{base_url}/v1/me/session", headers=headers).status_code == 204
+    for path in ("/v1/me", "/v1/me/vaccinations"):
+        refused = http.get(f"{base_url}{path}", headers=headers)
+        assert refused.status_code == 401 and _error(refused)["code"] == "session_invalid"
+    assert http.get(f"{base_url}/v1/me", headers=other).status_code == 200   # only that one ended
+    assert http.delete(f"{base_url}/v1/me/session", headers={"X-Session-Token": "forged"}).status_code == 204
+    assert http.delete(f"{base_url}/v1/me/session").status_code == 204
+
+
+def test_expired_challenges_of_every_number_are_purged(certificate):
+    base_url, http, sessions, _ = certificate
+    for phone in (UNREGISTERED_PHONE, "+6285712345679", THREE_DOSES.phone):
+        assert http.post(f"{base_url}/v1/otp/request", json={"phone": phone}).status_code == 202
+    with sessions() as session:
+        assert services.purge_expired_otp_records(session, utcnow()) == 0
+        removed = services.purge_expired_otp_records(session, utcnow() + dt.timedelta(hours=1, minutes=1))
+        session.commit()
+        assert removed == 3
+        for table in (OtpChallenge, OtpRequest):
+            assert session.execute(select(func.count()).select_from(table)).scalar() == 0
+
+
+def test_the_holder_is_told_once_by_sms_about_codes_nobody_used(certificate):
+    base_url, http, sessions, app = certificate
+    for requester in ("conversation:rest:stranger-a", "conversation:rest:stranger-b"):
+        assert _ask(base_url, http, THREE_DOSES.phone, requester).status_code == 202
+    assert _ask(base_url, http, UNREGISTERED_PHONE, "conversation:rest:stranger-a").status_code == 202
+    _login(base_url, http, TWO_DOSES.phone)                   # used codes are no reason for a notice
+    later = utcnow() + dt.timedelta(hours=1, minutes=1)
+    for _ in range(2):                                        # once, however often the purge runs
+        with sessions() as session:
+            services.purge_expired_otp_records(session, later, app.state.gateway)
+            session.commit()
+    notices = [m["text"] for m in _outbox(base_url, http, THREE_DOSES.phone) if "tidak digunakan" in m["text"]]
+    assert len(notices) == 1 and "Ada 2 permintaan" in notices[0] and not re.search(r"\d{6}", notices[0])
+    assert not any("tidak digunakan" in m["text"] for m in _outbox(base_url, http, TWO_DOSES.phone))
 
 
 def test_a_nik_correction_is_escalated_once_per_request(certificate):

@@ -82,3 +82,22 @@ def typed_phone(latest_message: dict, answer: str) -> Optional[str]:
     if len(answer.strip()) > MAX_PHONE_TEXT or len(runs) != 1:
         return None
     return ("+" if runs[0].plus else "") + runs[0].digits
+
+
+# "saya lupa no hp yg didaftarkan", "hp saya hilang", "nomornya udah mati", "kartu sim ilang min":
+# a number (or the phone, the SIM card) together with a word saying it is lost, forgotten or dead, in
+# any order and in the informal spellings people type.
+_LOST_SUBJECT = re.compile(r"\b(no|nomor\w*|nomer\w*|nmr|nmor|hp\w*|handphone|henpon|ponsel|kartu\w*|sim\w*|"
+                           r"simcard|akun)\b", re.IGNORECASE)
+_LOST_STATE = re.compile(
+    r"\b(hilang|ilang\w*|hilng|ilng|lupa\w*|lali|(ga|gak|nggak|ngga|enggak|tidak|tdk|tak|ndak|gk|g)\s*(inget|ingat|"
+    r"ingt|aktif|aktip|bisa dipake|bisa dipakai|dipakai|dipake)|mati|mati\w*|nonaktif|non aktif|hangus|"
+    r"dicuri|kecurian|dicopet|kecopetan|dijambret|rusak|diblokir|terblokir|keblokir|sudah ganti|udah ganti|"
+    r"udh ganti|dah ganti|tidak dipakai lagi|ga dipake lagi)\b", re.IGNORECASE)
+
+
+def says_number_is_lost(text: str) -> bool:
+    """The user says the registered number is lost, forgotten or no longer works (so a code sent to it
+    can never arrive), rather than typing a number or a code."""
+    words = text if isinstance(text, str) else ""
+    return bool(_LOST_SUBJECT.search(words) and _LOST_STATE.search(words))

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -12,15 +13,16 @@ from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import PatientFormValidationAction
+from actions.requester import requesters
 from actions.sealing import seal, unsealed_text
 
 _RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
 OTP_LENGTH = 6
 
 
-async def request_login_code(phone: str, dispatcher: CollectingDispatcher) -> bool:
+async def request_login_code(phone: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     try:
-        message = await off_loop(certificate_client().request_otp, phone)
+        message = await off_loop(certificate_client().request_otp, phone, requesters(tracker))
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")
         return False
@@ -39,13 +41,22 @@ class ValidateVerificationForm(PatientFormValidationAction):
                              domain: DomainDict) -> List[Text]:
         return ["pl_phone", "pl_otp"]
 
+    def cannot_answer(self, requested: str, text: str, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+        # A lost or dead registered number: no code can reach it, so asking again for it or for its code
+        # helps no one. Moving the account is for a person to check (official channels), never applied
+        # here on typed facts alone.
+        if requested in ("pl_phone", "pl_otp") and parsing.says_number_is_lost(text):
+            dispatcher.utter_message(response="utter_pl_lost_phone")
+            return [SlotSet(requested, None)]
+        return None
+
     async def validate_pl_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
         phone = parsing.typed_phone(tracker.latest_message, str(value))
         if phone is None:
             dispatcher.utter_message(response="utter_phone_not_recognised")
             return {"pl_phone": None}
-        if not await request_login_code(phone, dispatcher):
+        if not await request_login_code(phone, tracker, dispatcher):
             return {"pl_phone": None}
         return {"pl_phone": seal(tracker, "pl_phone", phone)}
 
@@ -53,7 +64,7 @@ class ValidateVerificationForm(PatientFormValidationAction):
                               domain: DomainDict) -> Dict[Text, Any]:
         phone = unsealed_text(tracker, "pl_phone")
         if _RESEND.search(str(value)):
-            await request_login_code(phone, dispatcher)
+            await request_login_code(phone, tracker, dispatcher)
             return {"pl_otp": None}
         code = parsing.single_code(str(value), OTP_LENGTH)
         if not code:

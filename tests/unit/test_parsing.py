@@ -96,3 +96,21 @@ def test_a_sentence_without_a_mobile_number_is_not_a_phone_number():
     two = {"entities": [{"entity": "phone_number", "value": "+6281110000001"},
                         {"entity": "phone_number", "value": "+6281110000002"}]}
     assert parsing.typed_phone(two, "0811 1000 0001 atau 0811 1000 0002") is None
+
+
+LOST = ["saya lupa no hp yg didaftarkan", "nomor hilang", "hp saya hilang", "nomornya udah mati", "nomor sudah tidak aktif",
+        "ga inget nomor yg didaftarin", "kartu sim ilang min", "HP SAYA KECURIAN", "no hp lama sdh mati kak",
+        "nomer saya udah ganti", "lupa nomer hp nya", "hpnya dicopet bulan lalu", "simcard saya hangus",
+        "nmr ga aktif lagi", "nomor yang dulu didaftarkan gak dipake lagi"]
+NOT_LOST = ["081234567890", "kode belum masuk", "123456", "halo", "mau ganti nomor", "no hp saya 0812 3456 7890",
+            "kodenya 123 456", "hp saya lagi ga ada sinyal", "sudah", "ya", "kirim ulang kodenya"]
+
+
+@pytest.mark.parametrize("text", LOST)
+def test_a_lost_or_dead_number_is_recognised(text):
+    assert parsing.says_number_is_lost(text)
+
+
+@pytest.mark.parametrize("text", NOT_LOST + [None, 123])
+def test_numbers_codes_and_other_answers_are_not_a_lost_number(text):
+    assert not parsing.says_number_is_lost(text)

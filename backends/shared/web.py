@@ -37,14 +37,11 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.detail, self.data = status, code, message, detail, data
 
 
-def error_body(code: str, message: Optional[str] = None, *, detail: Optional[str] = None,
-               data: Optional[Dict[str, Any]] = None) -> dict:
-    """`{"error": {"code", "data", "detail"?, "message"?}}`: clients choose their words by `code`."""
+def error_body(code: str, *, detail: Optional[str] = None, data: Optional[Dict[str, Any]] = None) -> dict:
+    """`{"error": {"code", "data", "detail"?}}`: clients choose their words by `code`."""
     error: Dict[str, Any] = {"code": code, "data": dict(data or {})}
     if detail:
         error["detail"] = detail
-    if message:
-        error["message"] = message
     return {"error": error}
 
 
@@ -59,7 +56,8 @@ def api_key_dependency(expected_key: str) -> Callable:
 
 
 # The Indonesian texts of the generic errors, for the services whose clients still show `message`
-# (the certificate service's, until its clients choose their words by code): `user_messages=True`.
+# (the certificate service's, until its clients choose their words by code): `user_messages=True`
+# keeps the older body, `{"error": {"code", "message"}}`.
 _LEGACY_MESSAGES = {
     "unauthorized": "Akses ditolak: kunci API tidak valid.",
     "invalid_request": "Data yang dikirim tidak lengkap atau tidak valid.",
@@ -76,46 +74,45 @@ def install_error_handlers(app: FastAPI, domain_errors: Tuple[Type[Exception], .
     `detail` (a service's domain errors); identity-rule violations become 422 with their reason as code.
     `user_messages=False`: no Indonesian `message` in any error (the client words them by code)."""
 
-    def legacy(code: str, message: Optional[str] = None) -> Optional[str]:
-        if not user_messages:
-            return None
-        return message or _LEGACY_MESSAGES.get(code)
+    def body(code: str, message: Optional[str] = None, detail: Optional[str] = None,
+             data: Optional[Dict[str, Any]] = None) -> dict:
+        if user_messages:  # the body as it was before codes and data: {"code", "message"}
+            return {"error": {"code": code, "message": message or _LEGACY_MESSAGES.get(code)
+                              or _LEGACY_MESSAGES["http_error"]}}
+        return error_body(code, detail=detail, data=data)
 
     async def _coded(_request: Request, error) -> JSONResponse:
         data = dict(getattr(error, "data", None) or {})
         headers = {"Retry-After": str(int(data["retry_after_seconds"]))} if "retry_after_seconds" in data else None
-        body = error_body(error.code, legacy(error.code, getattr(error, "message", None)), detail=getattr(error, "detail", None), data=data)
-        return JSONResponse(body, status_code=error.status, headers=headers)
+        content = body(error.code, getattr(error, "message", None), getattr(error, "detail", None), data)
+        return JSONResponse(content, status_code=error.status, headers=headers)
 
     for error_type in (ApiError, *domain_errors):
         app.add_exception_handler(error_type, _coded)
 
     @app.exception_handler(InvalidIdentity)
     async def _identity(_request: Request, error: InvalidIdentity) -> JSONResponse:
-        body = error_body(error.reason, legacy(error.reason, error.message), detail="Breaks an identity rule.",
-                          data=getattr(error, "data", None))
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(body(error.reason, error.message, "Breaks an identity rule.",
+                                 getattr(error, "data", None)), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
         fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in error.errors()})
-        message = legacy("invalid_request")
-        if message and fields:
+        message = _LEGACY_MESSAGES["invalid_request"]
+        if fields:
             message = message[:-1] + f": {', '.join(fields)}."
-        body = error_body("invalid_request", message, detail="Missing or malformed fields.", data={"fields": fields})
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(body("invalid_request", message, "Missing or malformed fields.", {"fields": fields}),
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(error_body(code, legacy(code), detail=str(error.detail or "")),
-                            status_code=error.status_code)
+        return JSONResponse(body(code, detail=str(error.detail or "")), status_code=error.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.error("unhandled error: %s", type(error).__name__, exc_info=error)
-        return JSONResponse(error_body("internal_error", legacy("internal_error"), detail="Unexpected error."),
-                            status_code=500)
+        return JSONResponse(body("internal_error", detail="Unexpected error."), status_code=500)
 
 
 def add_health_route(app: FastAPI, service: str, engine: Engine) -> None:

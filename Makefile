@@ -27,6 +27,10 @@ train: setup
 test: setup       ## everything CI runs
 	@bash scripts/test.sh
 
+.PHONY: test-fast
+test-fast: setup  ## the unit, service and action tiers but the slow queue tests: no model, browser or cluster (docs/testing.md)
+	@$(PYTHON) -m pytest -m "(unit or service or actions) and not slow" tests/unit tests/service tests/actions
+
 check-data: setup ## rasa data validate + examples filed under two intents
 	@$(PYTHON) -m scripts.check_data
 

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import parsing
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Identification, TargetMatch
-from actions.backend_calls import off_loop, registration_client
+from actions.backend_calls import off_loop, registration_client, utter_backend_error
 from actions.requester import requesters, verified_phone
 from actions.sealing import seal, unsealed_text
 
@@ -45,12 +45,10 @@ async def _lookup(identification: Identification, dispatcher: CollectingDispatch
     try:
         return await off_loop(registration_client().lookup_health_worker, identification)
     except Rejected as error:
+        # The backend's rule (digits only, exactly 6, not the full NIK) or its throttle, by code.
+        utter_backend_error(dispatcher, error)
         if error.code == THROTTLED:
-            dispatcher.utter_message(response="utter_identification_throttled")
             reset["target_match"] = "throttled"
-        else:
-            # The backend's rule (digits only, exactly 6, not the full NIK) explains what is wrong.
-            dispatcher.utter_message(text=error.message)
         return None
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_backend_unavailable")

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
-from actions.backend_calls import off_loop, registration_client
+from actions.backend_calls import off_loop, registration_client, utter_backend_error
 from actions.sealing import seal, unsealed_text
 from privacy.masking import mask_nik, mask_phone
 from actions.interruptions import ChangeStep
@@ -30,7 +30,6 @@ FIELDS = {  # slot -> backend field name, in the order they are asked and listed
 # Personal data kept out of the tracker store (the profession is a fixed word, stored as it is).
 SEALED_FIELDS = ("submission_nik", "submission_name", "submission_facility", "submission_phone")
 FIELD_LABELS = ("NIK", "Nama lengkap", "Profesi", "Fasilitas kesehatan", "Nomor HP")
-OTHER_PROFESSION = "tenaga kesehatan lainnya"
 FLOW_SLOTS = [*FIELDS, "submission_confirmed", "submission_field_to_fix", "submission_outcome", "submission_status",
               INVALID_ANSWERS_SLOT]
 SUBMISSION_NAMESPACE = uuid.UUID("5d1c7f0e-8a44-4c3f-b0f6-0c9c2f4e7d11")
@@ -60,7 +59,7 @@ async def _checked(slot: str, value: Any, dispatcher: CollectingDispatcher, trac
     try:
         normalized = await off_loop(registration_client().check_submission_field, FIELDS[slot], str(value))
     except Rejected as error:
-        dispatcher.utter_message(text=error.message)
+        utter_backend_error(dispatcher, error)
         if error.code == "nik_already_listed":
             return {slot: None, "submission_outcome": "already_listed"}
         return {slot: None}
@@ -97,7 +96,8 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
 
     async def validate_submission_profession(self, value, dispatcher, tracker, domain):
         """A number of the menu, or a profession in any spelling the NLU knows ("prwt", "sy bidan"):
-        one of the service's list, or any other health profession as "tenaga kesehatan lainnya"."""
+        one of the service's list, or any other health profession as the list's last, its catch-all
+        ("tenaga kesehatan lainnya")."""
         try:
             names = professions()
         except BackendUnavailable:
@@ -108,7 +108,7 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
         if number:
             value = names[number - 1]
         elif named:
-            value = named[0] if named[0] in names else OTHER_PROFESSION
+            value = named[0] if named[0] in names or not names else names[-1]
         return await _checked("submission_profession", value, dispatcher, tracker)
 
     async def validate_submission_facility(self, value, dispatcher, tracker, domain):
@@ -138,10 +138,9 @@ class ValidateMissingHealthWorkerForm(PatientFormValidationAction):
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"submission_confirmed": None}
         except Rejected as error:
+            utter_backend_error(dispatcher, error)
             if error.code == "submission_exists":
-                dispatcher.utter_message(response="utter_submission_exists")
                 return {"submission_confirmed": True, "submission_outcome": "exists"}
-            dispatcher.utter_message(text=error.message)
             return {"submission_confirmed": False}
         outcome = {"duplicate": "duplicate", "updated": "updated"}.get(submission.outcome or "", "submitted")
         return {"submission_confirmed": True, "submission_outcome": outcome, "submission_reference": submission.reference,

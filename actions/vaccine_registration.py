@@ -19,7 +19,7 @@ from actions import identification, parsing
 from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Contact, Slot
-from actions.backend_calls import off_loop, registration_client
+from actions.backend_calls import off_loop, registration_client, utter_backend_error
 from actions.forms import (INVALID_ANSWERS_SLOT, AfterFormAction, PatientFormValidationAction, ask_numbered_choice,
                            latest_text, reset_slots)
 from actions.interruptions import ChangeStep
@@ -273,7 +273,7 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
         if error.code == "already_booked":
             return {"booking_confirmed": True, "registration_outcome": "has_appointment"}
         if error.code != "slot_full":
-            dispatcher.utter_message(text=error.message)
+            utter_backend_error(dispatcher, error)
             return {"booking_confirmed": True, "registration_outcome": "postponed"}
         try:
             remaining = await off_loop(registration_client().offerable_slots, int(tracker.get_slot("site_id")))
@@ -282,7 +282,7 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
             return {"booking_confirmed": None}
         if not remaining:
             return {"booking_confirmed": True, "registration_outcome": "no_slots"}
-        dispatcher.utter_message(response="utter_slot_taken")
+        utter_backend_error(dispatcher, error)  # slot_full: choose again from what is left
         return {"booking_confirmed": None, "slot_choice": None, "chosen_slot": None,
                 "offered_slots": [_slot_dict(s) for s in remaining]}
 

@@ -49,14 +49,15 @@ class JsonHttp:
             # The URL may carry no personal data (the backends take it in bodies), but log the path only.
             log.warning("%s backend unreachable: %s %s (%s)", self.service, method, path.split("?")[0],
                         type(error).__name__)
-            raise BackendUnavailable(code="unavailable") from None
+            raise BackendUnavailable(code="unavailable", service=self.service) from None
         if response.status_code >= 500:
             log.warning("%s backend error %s on %s %s", self.service, response.status_code, method, path)
-            raise BackendUnavailable(code="server_error", status=response.status_code)
+            raise BackendUnavailable(code="server_error", status=response.status_code, service=self.service)
         if response.status_code >= 400:
-            code, message = _error_fields(response)
+            code, message, detail, data = _error_fields(response)
             error_type = NotFound if response.status_code == 404 else Rejected
-            raise error_type(message, code=code, status=response.status_code)
+            raise error_type(message, code=code, status=response.status_code, data=data, detail=detail,
+                             service=self.service)
         if not response.content:
             return None
         if response.headers.get("content-type", "").startswith("application/json"):
@@ -65,11 +66,19 @@ class JsonHttp:
 
 
 def _error_fields(response: requests.Response):
+    """`{"error": {"code", "data", "detail", "message"?}}` (backends.shared.web.error_body); anything else
+    becomes `http_<status>` with no data."""
     try:
         error = response.json()["error"]
-        return error["code"], error["message"]
+        code = error["code"]
+        if not isinstance(code, str) or not code:
+            raise TypeError(code)
     except (ValueError, KeyError, TypeError):
-        return "http_%d" % response.status_code, ""
+        return "http_%d" % response.status_code, "", "", {}
+    data = error.get("data")
+    message, detail = error.get("message"), error.get("detail")
+    return (code, message if isinstance(message, str) else "", detail if isinstance(detail, str) else "",
+            data if isinstance(data, dict) else {})
 
 
 __all__ = ["JsonHttp", "BackendError", "BackendUnavailable", "NotFound", "Rejected"]

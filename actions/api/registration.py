@@ -62,12 +62,6 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class ScreeningQuestion:
-    key: str
-    text: str
-
-
-@dataclass(frozen=True)
 class ScreeningResult:
     outcome: str
     may_book: bool
@@ -140,9 +134,6 @@ class RegistrationClient:
         return [Slot(s["id"], dt.date.fromisoformat(s["date"]), s["session"], s["hours"], s["remaining"])
                 for s in self.http.get(f"/v1/sites/{site_id}/slots")]
 
-    def screening_questions(self) -> List[ScreeningQuestion]:
-        return [ScreeningQuestion(q["key"], q["text"]) for q in self.http.get("/v1/screening/questions")]
-
     def evaluate_screening(self, answers: Dict[str, bool]) -> ScreeningResult:
         data = self.http.post("/v1/screening/evaluate", {"answers": answers})
         return ScreeningResult(data["outcome"], data["may_book"], data["reasons"], data["advice"])
@@ -156,9 +147,6 @@ class RegistrationClient:
             body["contact"] = {"channel": contact.channel, "conversation_id": contact.conversation_id}
         return Appointment.from_json(self.http.post("/v1/appointments", body))
 
-    def verify_ticket(self, ticket_code: str) -> Appointment:
-        return Appointment.from_json(self.http.get("/v1/tickets/verify", params={"code": ticket_code})["appointment"])
-
     def submit_missing_health_worker(self, nik: str, name: str, profession: str, facility: str, phone: str,
                                      request_id: str) -> Submission:
         data = self.http.post("/v1/submissions", {"nik": nik, "name": name, "profession": profession,
@@ -171,7 +159,7 @@ class RegistrationClient:
         return tuple(self.http.get("/v1/submissions/professions"))
 
     def check_submission_field(self, field: str, value: str) -> str:
-        """The normalized value, or Rejected with the backend's Indonesian explanation."""
+        """The normalized value, or Rejected with the rule's code and data (which the domain words)."""
         return self.http.post("/v1/submissions/check-field", {"field": field, "value": value})["value"]
 
     def submission(self, reference: str) -> Submission:

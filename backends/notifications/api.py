@@ -136,7 +136,7 @@ def create_app(settings: Optional[ServiceSettings] = None, notification_settings
                   description="Outbound notifications: WhatsApp templates (SMS fallback) and Rasa's external "
                               "events; opt-out, campaigns, runs, funnels, delivery reports.")
     app.state.settings, app.state.engine, app.state.sender = settings, engine, sender
-    install_error_handlers(app, domain_errors=(DomainError,))
+    install_error_handlers(app, domain_errors=(DomainError,), user_messages=False)
     add_health_route(app, "notifications", engine)
     api = APIRouter(prefix="/v1", dependencies=[Depends(api_key_dependency(settings.api_key))])
 
@@ -181,7 +181,7 @@ def create_app(settings: Optional[ServiceSettings] = None, notification_settings
                 summary = sender.run(run_id, cohort, body.dry_run)
             except CohortUnavailable:
                 raise ApiError(503, "cohort_unavailable",
-                               "Data penerima tidak dapat diambil dari layanan sumber. Silakan coba lagi.")
+                               detail="The service that lists the recipients did not answer; try again.")
             session.expire_all()
             funnel = None if body.dry_run else sender.funnel(cohort.template, cohort.campaign_id)
             return JSONResponse(_run_out(services.get_run(session, run_id), funnel=funnel, summary=summary).dict(),

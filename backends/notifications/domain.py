@@ -21,14 +21,20 @@ DEFAULT_SECOND_DOSE_DAYS = 28
 DEFAULT_INVITATION_ROUND = "1"
 
 
+# Codes and data, no wording: the assistant's words are `utter_notifications_error_<code>`
+# (domain/backend_errors.yml); operators read `detail`.
+
 class UnknownTemplate(DomainError):
-    code, status = "template_unknown", 404
-    message = "Template notifikasi tidak dikenal."
+    """data: `template` (as given) and `templates` (the known ones)."""
+
+    code, status, detail = "template_unknown", 404, "Unknown notification template."
 
 
 class InvalidCohort(DomainError):
-    code, status = "cohort_invalid", 422
-    message = "Parameter kelompok penerima tidak valid."
+    """data: `template` and `reason` (round_not_used | date_or_days_not_used | round_format | days_not_used
+    | date_not_used | days_range)."""
+
+    code, status, detail = "cohort_invalid", 422, "Invalid cohort parameters."
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,8 @@ def template(name: str) -> Campaign:
     try:
         return CAMPAIGNS[name]
     except KeyError:
-        raise UnknownTemplate(f"Template notifikasi tidak dikenal: {name}. Pilih: {', '.join(CAMPAIGNS)}.") from None
+        raise UnknownTemplate(detail=f"Unknown template {name!r}: use one of {', '.join(CAMPAIGNS)}.",
+                              template=str(name)[:60], templates=list(CAMPAIGNS)) from None
 
 
 @dataclass(frozen=True)
@@ -100,23 +107,29 @@ def choose_cohort(template_name: str, today: dt.date, date: Optional[dt.date] = 
     """The cohort of a run from the operator's parameters; `today` is the WIB date."""
     chosen = template(template_name)
     if chosen.cohort != "unbooked_health_workers" and round is not None:
-        raise InvalidCohort(f"Template {chosen.name} tidak memakai putaran (round).")
+        raise InvalidCohort(detail=f"Template {chosen.name} takes no round.", template=chosen.name,
+                            reason="round_not_used")
     if chosen.cohort == "unbooked_health_workers":
         if date is not None or days is not None:
-            raise InvalidCohort("Template invitation memakai putaran undangan (round), bukan date atau days.")
+            raise InvalidCohort(detail="Template invitation takes a round, not a date or days.",
+                                template=chosen.name, reason="date_or_days_not_used")
         round = (round or DEFAULT_INVITATION_ROUND).strip()
         if not round or len(round) > 40 or not all(c.isalnum() or c in "-_." for c in round):
-            raise InvalidCohort("Putaran undangan (round) hanya huruf, angka, titik, garis bawah atau strip.")
+            raise InvalidCohort(detail="A round is 1-40 letters, digits, dots, underscores or dashes.",
+                                template=chosen.name, reason="round_format")
         return Cohort(chosen, today, round=round)
     if chosen.cohort == "appointment_date":
         if days is not None:
-            raise InvalidCohort("Template appointment_tomorrow memakai tanggal janji (date), bukan days.")
+            raise InvalidCohort(detail="Template appointment_tomorrow takes an appointment date, not days.",
+                                template=chosen.name, reason="days_not_used")
         return Cohort(chosen, date or today + dt.timedelta(days=1))
     if date is not None:
-        raise InvalidCohort("Template second_dose_due memakai jumlah hari sejak dosis pertama (days), bukan date.")
+        raise InvalidCohort(detail="Template second_dose_due takes days since the first dose, not a date.",
+                            template=chosen.name, reason="date_not_used")
     days = DEFAULT_SECOND_DOSE_DAYS if days is None else days
     if not 1 <= days <= 366:
-        raise InvalidCohort("Jumlah hari sejak dosis pertama harus antara 1 dan 366.")
+        raise InvalidCohort(detail="Days since the first dose must be 1 to 366.", template=chosen.name,
+                            reason="days_range", min=1, max=366)
     return Cohort(chosen, first_dose_date(today, days), days)
 
 

@@ -64,7 +64,7 @@ def main(argv: Optional[list] = None) -> int:
     try:
         cohort = domain.choose_cohort(args.template, today_wib(), args.date, args.days, args.round)
     except domain.DomainError as error:
-        parser.error(error.message)
+        parser.error(str(error.detail))
     engine = make_engine(load_settings("notifications").database_url)
     try:
         sender = build_sender(make_session_factory(engine))

@@ -27,7 +27,7 @@ IN_FLIGHT = (domain.QUEUED, domain.SENDING, domain.DEFERRED)
 
 
 class RunNotFound(DomainError):
-    code, message, status = "run_not_found", "Proses pengiriman tidak ditemukan.", 404
+    code, detail, status = "run_not_found", "No such campaign run.", 404
 
 
 def recipient_hash(key: bytes, channel: str, conversation_id: str) -> str:

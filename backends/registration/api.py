@@ -194,7 +194,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     app = FastAPI(title="Registration service (Sistem Informasi Satu Data Vaksinasi)", version="1.0.0",
                   description="Health-worker vaccination targets, sites, schedules, appointments and data submissions.")
     app.state.settings, app.state.engine = settings, engine
-    install_error_handlers(app, domain_errors=(domain.DomainError,))
+    install_error_handlers(app, domain_errors=(domain.DomainError,), user_messages=False)
 
     add_health_route(app, "registration", engine)
     public = APIRouter(prefix="/v1", tags=["public links"])
@@ -215,7 +215,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     def get_active_appointment(target_id: int, session: Session = Depends(session_dependency)):
         appointment = services.active_appointment(session, target_id)
         if appointment is None:
-            raise ApiError(404, "no_appointment", "Belum ada jadwal vaksinasi yang aktif.")
+            raise ApiError(404, "no_appointment", detail="The health worker has no active appointment.")
         return appointment_out(appointment)
 
     @api.get("/sites", response_model=List[SiteOut], tags=["sites"])
@@ -293,7 +293,8 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
                              created_at=submission.created_at, outcome=result.outcome)
 
     @api.get("/submissions/professions", response_model=List[str], tags=["submissions"],
-             summary="The professions a submission may name (the one list; the bot shows it as a menu)")
+             summary="The professions a submission may name (the one list; the bot shows it as a menu); "
+                     "the last is the catch-all for any other health profession")
     def professions():
         return services.profession_names()
 

@@ -12,34 +12,50 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from backends.shared.errors import DomainError
 
 SESSION_HOURS = {"pagi": "08.00-12.00", "siang": "13.00-16.00"}
-PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", "tenaga kesehatan lainnya")
+# The one list of professions (the bot fetches it: GET /v1/submissions/professions); the last is the
+# catch-all for any other health profession.
+OTHER_PROFESSION = "tenaga kesehatan lainnya"
+PROFESSIONS = ("dokter", "dokter gigi", "perawat", "bidan", "apoteker", OTHER_PROFESSION)
 MAX_OFFERED_SLOTS = 5
 
 
+# Each error is a stable `code` plus data; the assistant's words for it are the domain response
+# `utter_registration_error_<code>` (domain/backend_errors.yml; tests/unit/test_backend_error_codes.py).
+
 class SlotFull(DomainError):
-    code, message = "slot_full", "Maaf, jadwal tersebut baru saja penuh. Silakan pilih jadwal lain."
+    code, detail = "slot_full", "The slot was taken while the user chose it."
 
 
 class AlreadyBooked(DomainError):
-    code, message = "already_booked", "Anda sudah memiliki jadwal vaksinasi yang aktif."
+    code, detail = "already_booked", "The health worker already has an active appointment."
 
     def __init__(self, appointment_id: int):
-        super().__init__()
+        super().__init__(appointment_id=appointment_id)
         self.appointment_id = appointment_id
 
 
 class NotEligible(DomainError):
-    code, message = "not_eligible", "Hasil skrining belum memungkinkan pemesanan jadwal vaksinasi."
-    status = 422
+    """data: `reasons`, the screening keys that postpone vaccination."""
+
+    code, detail, status = "not_eligible", "The screening answers postpone vaccination.", 422
+
+
+class ScreeningIncomplete(DomainError):
+    """data: `missing`, the screening keys without an answer."""
+
+    code, detail, status = "screening_incomplete", "Not every screening question has an answer.", 422
 
 
 class InvalidField(DomainError):
-    code, message, status = "field_invalid", "Data tidak valid.", 422
+    """data: `field` (nik | name | profession | facility | phone) and `reason` (unknown_field | length),
+    with `min`/`max` for a length."""
+
+    code, detail, status = "field_invalid", "A submission field breaks its rule.", 422
 
 
 class AlreadyListed(DomainError):
     code, status = "nik_already_listed", 409
-    message = "NIK Anda sudah terdaftar sebagai sasaran vaksinasi. Ketik *Vaksin* untuk mendaftar jadwal vaksinasi."
+    detail = "The NIK is on the target list already: register for vaccination instead."
 
 
 class SubmissionExists(DomainError):
@@ -47,13 +63,16 @@ class SubmissionExists(DomainError):
     provably; its reference is not given away."""
 
     code, status = "submission_exists", 409
-    message = ("Sudah ada pengajuan data untuk NIK ini yang sedang diverifikasi. Jika itu pengajuan Anda, "
-               "gunakan nomor HP yang sama seperti saat mengajukan, atau hubungi hotline 119 ext 9.")
+    detail = "A pending submission for this NIK was made with another phone number."
 
 
 class UnknownProfession(DomainError):
-    code, message = "profession_unknown", "Profesi tidak dikenali. Pilih: " + ", ".join(PROFESSIONS) + "."
-    status = 422
+    """data: `professions`, the names a submission may use."""
+
+    code, detail, status = "profession_unknown", "Not one of the professions of PROFESSIONS.", 422
+
+    def __init__(self):
+        super().__init__(professions=list(PROFESSIONS))
 
 
 # --- Identifying a health worker: the last 6 NIK digits and a second factor ------------------
@@ -71,10 +90,10 @@ class TooManyLookups(DomainError):
     """More identification misses from one requester than a person mistyping would make."""
 
     code, status = "lookup_throttled", 429
+    detail = "Too many identification misses: retry after the given time."
 
     def __init__(self, minutes: int):
-        super().__init__("Terlalu banyak percobaan identifikasi yang tidak cocok. "
-                         f"Silakan coba lagi dalam {minutes} menit atau hubungi hotline 119 ext 9.")
+        super().__init__(retry_after_minutes=minutes, retry_after_seconds=minutes * 60)
         self.minutes = minutes
 
 
@@ -189,7 +208,7 @@ class ScreeningResult:
 def evaluate_screening(answers: Mapping[str, bool]) -> ScreeningResult:
     missing = [key for key in SCREENING_KEYS if key not in answers]
     if missing:
-        raise DomainError("Jawaban skrining belum lengkap: " + ", ".join(missing) + ".")
+        raise ScreeningIncomplete(missing=missing)
     positive = [q for q in SCREENING_QUESTIONS if answers[q.key]]
     if not positive:
         return ScreeningResult("eligible")
@@ -229,10 +248,13 @@ def new_submission_reference() -> str:
     return "NKS-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
+FACILITY_MIN, FACILITY_MAX = 3, 200
+
+
 def normalize_facility(raw: str) -> str:
     facility = " ".join((raw or "").split())
-    if not 3 <= len(facility) <= 200:
-        raise InvalidField("Nama fasilitas kesehatan harus 3 sampai 200 karakter.")
+    if not FACILITY_MIN <= len(facility) <= FACILITY_MAX:
+        raise InvalidField(field="facility", reason="length", min=FACILITY_MIN, max=FACILITY_MAX)
     return facility
 
 
@@ -253,8 +275,8 @@ def decide_resubmission(pending: Mapping[str, str], fields: Mapping[str, str]) -
 
 def normalize_profession(raw: str) -> str:
     text = " ".join((raw or "").lower().split())
-    aliases: Dict[str, str] = {"drg": "dokter gigi", "dr": "dokter", "nakes lainnya": "tenaga kesehatan lainnya",
-                               "lainnya": "tenaga kesehatan lainnya", "farmasi": "apoteker"}
+    aliases: Dict[str, str] = {"drg": "dokter gigi", "dr": "dokter", "nakes lainnya": OTHER_PROFESSION,
+                               "lainnya": OTHER_PROFESSION, "farmasi": "apoteker"}
     text = aliases.get(text, text)
     if text not in PROFESSIONS:
         raise UnknownProfession()

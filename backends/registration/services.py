@@ -19,11 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class NotFound(domain.DomainError):
-    code, message, status = "not_found", "Data tidak ditemukan.", 404
+    """data: `resource` (target | site | slot | submission)."""
+
+    code, detail, status = "not_found", "No such record.", 404
+
+    def __init__(self, resource: str):
+        super().__init__(detail=f"No such {resource}.", resource=resource)
 
 
 class InvalidTicket(domain.DomainError):
-    code, message, status = "ticket_invalid", "Kode tiket tidak valid.", 404
+    code, detail, status = "ticket_invalid", "The ticket code is not one this service signed.", 404
 
 
 def lookup_target(session: Session, key: bytes, nik_suffix: str, factor: domain.SecondFactor,
@@ -64,14 +69,14 @@ def lookup_target(session: Session, key: bytes, nik_suffix: str, factor: domain.
 def get_target(session: Session, target_id: int) -> Target:
     target = session.get(Target, target_id)
     if target is None:
-        raise NotFound("Data tenaga kesehatan tidak ditemukan.")
+        raise NotFound("target")
     return target
 
 
 def get_site(session: Session, site_id: int) -> Site:
     site = session.get(Site, site_id)
     if site is None:
-        raise NotFound("Lokasi vaksinasi tidak ditemukan.")
+        raise NotFound("site")
     return site
 
 
@@ -124,10 +129,10 @@ def book_appointment(session: Session, signing_key: bytes, target_id: int, slot_
         raise domain.AlreadyBooked(existing.id)
     screening = domain.evaluate_screening(screening_answers)
     if not screening.may_book:
-        raise domain.NotEligible(" ".join(screening.advice))
+        raise domain.NotEligible(reasons=list(screening.reasons))
     slot = session.get(Slot, slot_id)
     if slot is None:
-        raise NotFound("Jadwal tidak ditemukan.")
+        raise NotFound("slot")
     claimed = session.execute(
         update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
         .values(booked=Slot.booked + 1).execution_options(synchronize_session=False)
@@ -219,7 +224,7 @@ SUBMISSION_FIELDS = {
 def check_submission_field(session: Session, field: str, value: str) -> str:
     """Validates one field of a submission as the user types it; returns the normalized value."""
     if field not in SUBMISSION_FIELDS:
-        raise domain.InvalidField(f"Kolom tidak dikenal: {field}.")
+        raise domain.InvalidField(field=str(field)[:40], reason="unknown_field")
     normalized = SUBMISSION_FIELDS[field](value)
     if field == "nik" and session.execute(select(Target.id).where(Target.nik == normalized)).first():
         raise domain.AlreadyListed()
@@ -285,5 +290,5 @@ def get_submission(session: Session, reference: str) -> Submission:
         select(Submission).where(Submission.reference == reference.strip().upper())
     ).scalar_one_or_none()
     if submission is None:
-        raise NotFound("Nomor referensi tidak ditemukan. Periksa kembali penulisannya.")
+        raise NotFound("submission")
     return submission

@@ -1,17 +1,30 @@
-"""The base of every service's domain errors: rendered as JSON by backends.shared.web."""
+"""The base of every service's domain errors: rendered as JSON by backends.shared.web.
+
+A service answers with a stable `code` and the `data` a client needs to explain it (which field, why,
+when to retry), plus an English `detail` for developers. The words a user reads are the client's: the
+assistant's live in its domain responses (`utter_<service>_error_<code>`, domain/backend_errors.yml).
+"""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 
 class DomainError(Exception):
-    """A broken business rule; `code` is stable, `message` is safe to show to a user."""
+    """A broken business rule: `code` is stable, `data` holds codes and numbers, `detail` is English.
+
+    `message` is the older user-facing text: errors that still set it (the certificate service's,
+    until they move to codes) keep sending it as `error.message`; new errors leave it unset.
+    """
 
     code = "domain_error"
-    message = "Permintaan tidak dapat diproses."
+    detail = "The request breaks a business rule."
+    message: Optional[str] = None
     status = 409
 
-    def __init__(self, message: Optional[str] = None):
-        super().__init__(message or self.message)
+    def __init__(self, message: Optional[str] = None, *, detail: Optional[str] = None, **data: Any):
         if message:
             self.message = message
+        if detail:
+            self.detail = detail
+        self.data: Dict[str, Any] = data
+        super().__init__(message or detail or self.message or self.detail)

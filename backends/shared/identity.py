@@ -32,12 +32,14 @@ _SEPARATORS = re.compile(r"[\s.\-]")
 
 
 class InvalidIdentity(ValueError):
-    """A value that breaks an identity rule; `reason` is a stable machine-readable code."""
+    """A value that breaks an identity rule; `reason` is a stable machine-readable code and `data` the
+    numbers a client needs to word it (the assistant's words: domain/backend_errors.yml)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, **data):
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def parse_nik(raw: str, today: Optional[dt.date] = None) -> NikInfo:
     if not nik.isdigit():
         raise InvalidIdentity("nik_not_digits", "NIK hanya berisi angka.")
     if len(nik) != NIK_LENGTH:
-        raise InvalidIdentity("nik_length", f"NIK harus {NIK_LENGTH} digit, Anda mengirim {len(nik)} digit.")
+        raise InvalidIdentity("nik_length", f"NIK harus {NIK_LENGTH} digit, Anda mengirim {len(nik)} digit.",
+                              length=len(nik))
     if nik[:2] not in PROVINCE_CODES:
         raise InvalidIdentity("nik_province", "Dua digit pertama NIK bukan kode provinsi yang valid.")
     if nik[2:4] == "00" or nik[4:6] == "00":
@@ -93,8 +96,8 @@ def parse_nik_suffix(raw: str) -> str:
         raise InvalidIdentity("suffix_full_nik", "Cukup kirim 6 digit terakhir NIK Anda, bukan NIK lengkap.")
     if len(digits) != NIK_SUFFIX_LENGTH:
         raise InvalidIdentity(
-            "suffix_length", f"Yang dibutuhkan 6 digit terakhir NIK; Anda mengirim {len(digits)} digit."
-        )
+            "suffix_length", f"Yang dibutuhkan 6 digit terakhir NIK; Anda mengirim {len(digits)} digit.",
+            length=len(digits))
     return digits
 
 
@@ -124,7 +127,8 @@ def normalize_name(raw: str) -> str:
     """A person's name as on the KTP: letters, spaces and . ' - only, 2-100 characters."""
     name = " ".join((raw or "").split())
     if not NAME_MIN <= len(name) <= NAME_MAX:
-        raise InvalidIdentity("name_length", f"Nama harus {NAME_MIN} sampai {NAME_MAX} karakter.")
+        raise InvalidIdentity("name_length", f"Nama harus {NAME_MIN} sampai {NAME_MAX} karakter.",
+                              min=NAME_MIN, max=NAME_MAX)
     if not all(ch.isalpha() or ch in _NAME_PUNCTUATION for ch in name):
         raise InvalidIdentity("name_characters", "Nama hanya boleh berisi huruf, spasi, titik, apostrof, dan tanda hubung.")
     if sum(ch.isalpha() for ch in name) < NAME_MIN:

@@ -10,6 +10,7 @@ from actions.vaccine_registration import (FORM, SCREENING_SLOTS, ActionFinishVac
                                           ValidateVaccineRegistrationForm)
 from backends.registration.orm import Slot
 from tests.actions.conftest import demo_target_id, form_tracker, opened, rasa_domain, sealed
+from tests.actions.rendering import rendered
 
 IDENTIFIED = {"is_health_worker": True}
 
@@ -64,7 +65,8 @@ def test_guessing_is_throttled_per_conversation(live_registration):
         slots, messages = validate("birth_date", f"{day:02d}-01-1985", state, sender_id="guesser")
         outcomes.append(slots.get("registration_outcome"))
     assert outcomes[:5] == ["no_match"] * 5 and outcomes[5:] == ["throttled", "throttled"]
-    assert responses(messages) == ["utter_identification_throttled"]
+    assert responses(messages) == ["utter_registration_error_lookup_throttled"]
+    assert 1 <= int(messages[0]["retry_after_minutes"]) <= 60  # the time the backend gave, in the words
     # Even the right birth date is refused now, and another conversation is not affected.
     slots, _ = validate("birth_date", "15-03-1985", state, sender_id="guesser")
     assert slots["registration_outcome"] == "throttled"
@@ -83,7 +85,8 @@ def test_wrong_digits_get_the_backends_specific_correction(live_registration):
     for typed, expected in [("12345", "5 digit"), ("abcdef", "angka"), ("3171055306900012", "bukan NIK lengkap")]:
         slots, messages = validate("nik_suffix", typed, IDENTIFIED)
         assert slots["nik_suffix"] is None and slots["requested_slot"] == "nik_suffix"
-        assert expected in messages[0]["text"]
+        assert messages[0]["text"] is None  # the domain's words for the backend's code
+        assert expected in rendered(messages[0])
 
 
 def test_third_invalid_answer_explains_and_offers_a_human(live_registration):
@@ -128,7 +131,7 @@ def test_slot_taken_meanwhile_offers_the_remaining_ones(live_registration):
         session.commit()
     state.update(slot_choice="1", chosen_slot=chosen, offered_slots=[chosen])
     slots, messages = validate("booking_confirmed", "ya", state, intent="affirm")
-    assert responses(messages) == ["utter_slot_taken"]
+    assert responses(messages) == ["utter_registration_error_slot_full"]
     assert slots["requested_slot"] == "slot_choice" and slots["chosen_slot"] is None
     assert chosen["id"] not in [s["id"] for s in slots["offered_slots"]]
 

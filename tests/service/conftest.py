@@ -65,6 +65,7 @@ def serve_app() -> Iterator[Callable]:
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, thread in servers:
+    for server, _thread in servers:  # all at once: each takes a tick of its loop to notice
         server.should_exit = True
+    for _server, thread in servers:
         thread.join(timeout=10)

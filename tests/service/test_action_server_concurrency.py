@@ -1,7 +1,8 @@
 """A slow backend call for one user must not delay another user's action.
 
 The real action server (`python -m actions.server`, rasa-sdk's app) runs the project's actions; the registration
-backend is replaced by a loopback server that answers one reference slowly.
+backend is replaced by a loopback server that holds one reference's answer until the test releases it, so the
+other user's whole action provably runs while the first one waits (events, not timings).
 """
 from __future__ import annotations
 
@@ -20,14 +21,18 @@ import requests
 from tests.service.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW_SECONDS = 4.0
+WAIT_SECONDS = 30  # only a broken server ever waits this long
 
 
 class SlowRegistrationBackend(BaseHTTPRequestHandler):
+    slow_request_arrived = threading.Event()
+    release_slow_answer = threading.Event()
+
     def do_GET(self):  # noqa: N802 - http.server naming
         reference = self.path.rsplit("/", 1)[-1]
         if reference == "NKS-SLWSLWSL":
-            time.sleep(SLOW_SECONDS)
+            self.slow_request_arrived.set()
+            self.release_slow_answer.wait(WAIT_SECONDS)
         body = json.dumps({"reference": reference, "status": "pending", "created_at": "2021-03-01T08:00:00"})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -40,6 +45,8 @@ class SlowRegistrationBackend(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def action_server():
+    SlowRegistrationBackend.slow_request_arrived.clear()
+    SlowRegistrationBackend.release_slow_answer.clear()
     backend = ThreadingHTTPServer(("127.0.0.1", 0), SlowRegistrationBackend)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     port = free_port()
@@ -57,6 +64,7 @@ def action_server():
         assert process.poll() is None and time.monotonic() < deadline, "action server did not start"
         time.sleep(0.2)
     yield url
+    SlowRegistrationBackend.release_slow_answer.set()
     process.terminate()
     process.wait(timeout=10)
     backend.shutdown()
@@ -77,11 +85,12 @@ def test_one_slow_backend_call_does_not_delay_another_users_action(action_server
     results = {}
     slow = threading.Thread(target=lambda: results.update(slow=call_action(action_server, "a", "NKS-SLWSLWSL")))
     slow.start()
-    time.sleep(0.5)  # user A's action is now waiting on the slow backend
+    # User A's action is now waiting on the backend, which holds its answer until released.
+    assert SlowRegistrationBackend.slow_request_arrived.wait(WAIT_SECONDS)
     results["fast"] = call_action(action_server, "b", "NKS-FSTFSTFS")
-    fast_finished_while_slow_running = slow.is_alive()
-    slow.join()
+    fast_finished_while_slow_waiting = slow.is_alive() and not SlowRegistrationBackend.release_slow_answer.is_set()
+    SlowRegistrationBackend.release_slow_answer.set()
+    slow.join(WAIT_SECONDS)
     assert results["fast"]["responses"][0]["response"] == "utter_submission_pending"
-    assert results["fast"]["seconds"] < 1.5, results
-    assert fast_finished_while_slow_running
-    assert results["slow"]["seconds"] >= SLOW_SECONDS - 0.1
+    assert fast_finished_while_slow_waiting, results
+    assert results["slow"]["responses"][0]["response"] == "utter_submission_pending"

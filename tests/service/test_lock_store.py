@@ -65,15 +65,24 @@ def test_turns_of_one_conversation_run_one_at_a_time_in_arrival_order(prefix):
     store = make_store(prefix)
     events = []
 
-    async def turn(name: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def tickets_issued(count: int) -> None:
+        """Until `count` turns hold a ticket: each turn arrives after the one before has its number."""
+        deadline = time.monotonic() + 10
+        while len(getattr(stored_lock(store, "c4"), "tickets", ())) < count:
+            assert time.monotonic() < deadline, "a turn never got its ticket"
+            await asyncio.sleep(0.005)
+
+    async def turn(name: str, arrives_after: int) -> None:
+        await tickets_issued(arrives_after)
         async with store.lock("c4", wait_time_in_seconds=0.01):
             events.append(("start", name))
-            await asyncio.sleep(0.05)
+            if name == "a":
+                await tickets_issued(4)  # the first turn holds the lock until every other one waits
+            await asyncio.sleep(0)
             events.append(("end", name))
 
     async def main() -> None:
-        await asyncio.gather(turn("a", 0), turn("b", 0.01), turn("c", 0.02), turn("other", 0.015))
+        await asyncio.gather(turn("a", 0), turn("b", 1), turn("other", 2), turn("c", 3))
 
     asyncio.run(main())
     ordered = [event for event in events if event[1] != "other"]

@@ -41,6 +41,9 @@ from backends.shared.database import make_engine, make_session_factory, upgrade_
 from backends.shared.settings import NotificationSettings, ServiceSettings
 from tests.service.fake_graph import FakeGraphApi
 
+# Worker processes on RabbitMQ, 10,000 recipients: ~100 s of the service tier, so not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 REGISTRATION_KEY = "test-registration-key"

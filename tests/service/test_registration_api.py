@@ -118,7 +118,12 @@ def test_misses_are_throttled_per_requester_and_logged_masked(registration, capl
     guesses = [_lookup(base_url, http, nik_suffix="900012", birth_date=f"1990-01-{day:02d}",
                        requesters=["conversation:rest:guesser", "client:abc"]) for day in range(1, 8)]
     assert [g.status_code for g in guesses] == [200] * 5 + [429, 429]
-    assert guesses[-1].json()["error"]["code"] == "lookup_throttled"
+    refused = guesses[-1]
+    assert refused.json()["error"]["code"] == "lookup_throttled"
+    # When to retry, as data and as the HTTP header; the words are the assistant's.
+    minutes = refused.json()["error"]["data"]["retry_after_minutes"]
+    assert 1 <= minutes <= 60 and int(refused.headers["Retry-After"]) == minutes * 60
+    assert "message" not in refused.json()["error"]
     # A miss from the same client under another conversation id is refused too; others are not.
     rotated = _lookup(base_url, http, nik_suffix="900012", birth_date="1990-06-13",
                       requesters=["conversation:rest:new-id", "client:abc"])
@@ -154,14 +159,15 @@ def test_no_requester_identity_is_stored_raw(registration):
                    and len(m.requester_hash) == 64 for m in misses)
 
 
-@pytest.mark.parametrize("typed, code", [("12345", "suffix_length"), ("abcdef", "suffix_not_digits"),
-                                         ("3171055306900012", "suffix_full_nik")])
-def test_bad_nik_suffix_gets_specific_indonesian_error(registration, typed, code):
+@pytest.mark.parametrize("typed, code, data", [("12345", "suffix_length", {"length": 5}),
+                                               ("abcdef", "suffix_not_digits", {}),
+                                               ("3171055306900012", "suffix_full_nik", {})])
+def test_bad_nik_suffix_gets_a_specific_code_and_no_words(registration, typed, code, data):
     base_url, http, _ = registration
     response = http.post(f"{base_url}/v1/targets/lookup", json={"nik_suffix": typed})
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == code
-    assert "digit" in response.json()["error"]["message"] or "angka" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert error["code"] == code and error["data"] == data and "message" not in error
 
 
 def test_booking_gives_a_verifiable_ticket_and_is_idempotent(registration):
@@ -203,6 +209,7 @@ def test_postponed_screening_cannot_book(registration):
         "target_id": target_id, "slot_id": slot_id, "screening_answers": answers, "request_id": _request_id()})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "not_eligible"
+    assert response.json()["error"]["data"] == {"reasons": ["fever"]}
 
 
 def test_two_bookings_racing_for_the_last_place_exactly_one_wins(registration):
@@ -275,6 +282,13 @@ def test_a_listed_nik_is_not_submitted_again(registration):
     response = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "nik", "value": "3171055306900012"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "nik_already_listed"
-    assert "Vaksin" in response.json()["error"]["message"]
+    assert "message" not in response.json()["error"]
     bad = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "hobby", "value": "x"})
     assert bad.status_code == 422
+    assert bad.json()["error"]["data"] == {"field": "hobby", "reason": "unknown_field"}
+    short = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "facility", "value": " RS "})
+    assert short.status_code == 422 and short.json()["error"]["code"] == "field_invalid"
+    assert short.json()["error"]["data"] == {"field": "facility", "reason": "length", "min": 3, "max": 200}
+    unknown = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "profession", "value": "pilot"})
+    assert unknown.json()["error"]["code"] == "profession_unknown"
+    assert unknown.json()["error"]["data"]["professions"][-1] == "tenaga kesehatan lainnya"

@@ -91,7 +91,7 @@ _LOST_SUBJECT = re.compile(r"\b(no|nomor\w*|nomer\w*|nmr|nmor|hp\w*|handphone|he
                            r"simcard|akun)\b", re.IGNORECASE)
 _LOST_STATE = re.compile(
     r"\b(hilang|ilang\w*|hilng|ilng|lupa\w*|lali|(ga|gak|nggak|ngga|enggak|tidak|tdk|tak|ndak|gk|g)\s*(inget|ingat|"
-    r"ingt|aktif|aktip|bisa dipake|bisa dipakai|dipakai|dipake)|mati|mati\w*|nonaktif|non aktif|hangus|"
+    r"ingt|aktif|aktip|bisa dipake|bisa dipakai|dipakai|dipake)|mati\w*|nonaktif|non aktif|hangus|"
     r"dicuri|kecurian|dicopet|kecopetan|dijambret|rusak|diblokir|terblokir|keblokir|sudah ganti|udah ganti|"
     r"udh ganti|dah ganti|tidak dipakai lagi|ga dipake lagi)\b", re.IGNORECASE)
 

@@ -44,6 +44,7 @@ FORM_FLOWS: Dict[str, str] = {
     "vaccine_registration_form": "register_vaccine",
     "ticket_lookup_form": "show_ticket",
     "missing_health_worker_form": "not_registered",
+    "account_recovery_form": "recover_account",
 }
 PEDULILINDUNGI_FLOW = "pedulilindungi_help"
 
@@ -238,6 +239,9 @@ class ActionAskInterruptionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         pending = tracker.get_slot(PENDING_SLOT) or {}
+        if isinstance(pending.get("ask"), str):   # an offer a form made itself (e.g. a lost number's way out)
+            dispatcher.utter_message(response=pending["ask"])
+            return []
         labels = intent_labels()
         current = labels.get(flow_of(pending.get("form") or tracker.active_loop.get("name")), "proses ini")
         if pending.get("kind") == "switch":
@@ -280,7 +284,8 @@ def leave_form(pending: Dict[str, Any], dispatcher: CollectingDispatcher, tracke
     events: List[EventType] = [SlotSet(PENDING_SLOT, None), SlotSet(INVALID_ANSWERS_SLOT, None)] + reset_slots(required)
     current = intent_labels().get(flow_of(form), "proses ini")
     if pending.get("kind") == "switch" and pending.get("intent") in FLOW_START_INTENTS:
-        dispatcher.utter_message(response="utter_flow_switched", current=current)
+        if not pending.get("ask"):   # the form's own offer (the user just said yes to it) needs no notice
+            dispatcher.utter_message(response="utter_flow_switched", current=current)
         intent = pending["intent"]
         return events + as_users_turn(tracker, f"/{intent}", intent, [])
     dispatcher.utter_message(response="utter_cancelled", current=current)

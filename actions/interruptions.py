@@ -23,7 +23,7 @@ from typing import Dict, FrozenSet, Iterable, Optional, Sequence, Tuple
 FLOW_START_INTENTS: FrozenSet[str] = frozenset({
     "register_vaccine", "show_ticket", "not_registered", "check_submission_status", "download_certificate",
     "check_vaccination_status", "update_personal_info", "change_name", "change_phone", "change_nik",
-    "pedulilindungi_help",
+    "pedulilindungi_help", "recover_account",
 })
 # Ignored by every form (the domain lists them under each form's `ignored_intents`; a test keeps
 # the lists equal to this one): general rules answer them, or this mechanism does.

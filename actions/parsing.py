@@ -28,9 +28,9 @@ def entity_texts(latest_message: dict, entity: str) -> List[str]:
 
 
 def submission_reference(text: str) -> Optional[str]:
-    """`nks-ab23cd45` or `NKS AB23CD45` -> `NKS-AB23CD45`."""
+    """`nks-ab23cd45` or `NKS AB23CD45` -> `NKS-AB23CD45`; `rec ab23cd45` -> `REC-AB23CD45`."""
     match = SUBMISSION_REFERENCE.search(text if isinstance(text, str) else "")
-    return f"NKS-{match.group(1).upper()}" if match else None
+    return f"{match.group(1).upper()}-{match.group(2).upper()}" if match else None
 
 
 def iso_date(text: Optional[str]) -> Optional["dt.date"]:

@@ -1,4 +1,5 @@
-"""A health worker asks about the data they submitted for verification (reference NKS-…)."""
+"""A user asks about a request by its reference: a health worker's submitted data (NKS-…, the
+registration service) or the move of an account whose number was lost (REC-…, the certificate service)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -10,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.api.errors import BackendUnavailable, NotFound
 from actions.backend_calls import off_loop, registration_client
 from actions.parsing import entity_texts, submission_reference
+from actions.pedulilindungi.recovery import answer_recovery_status
 
 
 class ActionSubmissionStatus(Action):
@@ -23,6 +25,8 @@ class ActionSubmissionStatus(Action):
         if reference is None:
             dispatcher.utter_message(response="utter_ask_submission_reference")
             return []
+        if reference.startswith("REC-"):
+            return await answer_recovery_status(reference, dispatcher)
         try:
             submission = await off_loop(registration_client().submission, reference)
         except NotFound:

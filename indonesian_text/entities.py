@@ -31,7 +31,8 @@ class Entity:
     end: int
 
 
-SUBMISSION_REFERENCE = re.compile(r"\bNKS[\s-]?([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
+# NKS-… a missing health worker's submission, REC-… a lost number's recovery request.
+SUBMISSION_REFERENCE = re.compile(r"\b(NKS|REC)[\s-]?([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 OTP_WORDS = re.compile(r"\b(otp|kode|kodenya|code|verifikasi|token)\b", re.IGNORECASE)
 NIK_WORDS = re.compile(r"\b(nik|ktp|nomor induk|digit|belakang|belakangnya|terakhir)\b", re.IGNORECASE)
 OPTION = re.compile(r"^\s*(?:(?:no|nomor|nomer|pilih|pilihan|opsi|angka|yang|yg)\.?\s*)*(?:ke\s*-?\s*)?(\d{1,2})\s*[.)]?\s*"
@@ -63,7 +64,7 @@ def find_entities(text: str, today: dt.date, lookups: Optional[Dict[str, Sequenc
             claimed.append((start, end))
 
     for match in SUBMISSION_REFERENCE.finditer(text):
-        add("submission_reference", f"NKS-{match.group(1).upper()}", match.start(), match.end())
+        add("submission_reference", f"{match.group(1).upper()}-{match.group(2).upper()}", match.start(), match.end())
     # Digits with the separators people type between groups ("3171 0553 0690 0012", "0812 - 3456 - 7890"):
     # the same rule the privacy redaction hides them with.
     digit_runs = _all_digit_runs(text)

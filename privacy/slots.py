@@ -126,13 +126,17 @@ SAFE_SLOTS: Dict[str, Kind] = {
     "pl_new_phone_otp": one_of("verified"),
     "pl_verified": flag(),
     "pl_request": one_of("certificate", "status", "update_info", "change_name", "change_phone", "change_nik",
-                         "menu", "done", "recovery"),
+                         "menu", "done"),
     "pl_menu_choice": one_of("certificate", "status", "update_info"),
     "pl_field": one_of("change_name", "change_phone", "change_nik"),
     "pl_dose": one_of("1", "2", "3"),
     "pl_doses": backend_record(),
     "pl_name_confirmed": flag(),
     "pl_outcome": one_of("changed", "delivered", "session_expired"),
+    # a lost number's recovery request (actions/pedulilindungi/recovery.py)
+    "recovery_otp": one_of("verified"),
+    "recovery_outcome": one_of("opened", "existing", "throttled"),
+    "recovery_reference": reference(),
     # human handoff and notifications
     "handoff_requested": flag(),
     "notification_received": flag(),
@@ -144,7 +148,7 @@ SAFE_SLOTS: Dict[str, Kind] = {
 SEALED_SLOTS: FrozenSet[str] = frozenset({
     "nik_suffix", "birth_date", "submission_nik", "submission_name", "submission_facility", "submission_phone",
     "pl_phone", "pl_token", "pl_new_phone", "pl_new_name", "pl_name_preview",
-    "recovery_nik", "recovery_birth_date", "recovery_name", "recovery_phone",
+    "recovery_nik", "recovery_birth_date", "recovery_name", "recovery_phone", "recovery_ticket",
 })
 
 

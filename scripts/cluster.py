@@ -137,7 +137,8 @@ class Cluster:
         return dict(self._base_env(), DATABASE_URL=s.database_url,
                     REGISTRATION_PUBLIC_URL=s.registration_url, CERTIFICATE_PUBLIC_URL=s.certificate_url,
                     **self._secrets("REGISTRATION_API_KEY", "CERTIFICATE_API_KEY",
-                                    "REGISTRATION_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY"))
+                                    "REGISTRATION_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY",
+                                    "CERTIFICATE_OFFICER_API_KEY"))
 
     def _notifications_env(self) -> Dict[str, str]:
         """The notification service and the scheduler: their own database and keys, the cohort

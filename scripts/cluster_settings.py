@@ -24,6 +24,7 @@ SECRET_NAMES = (
     "ACTION_SERVER_TOKEN",        # header X-Action-Token, checked by nginx in front of the action servers
     "REGISTRATION_API_KEY", "CERTIFICATE_API_KEY",            # X-API-Key of the backends
     "REGISTRATION_SIGNING_KEY", "CERTIFICATE_SIGNING_KEY",    # HMAC keys of the backends
+    "CERTIFICATE_OFFICER_API_KEY",  # officers' tools only (deciding account recoveries), never the assistant
     "NOTIFICATIONS_API_KEY",      # X-API-Key of the notification service (sent by the action servers)
     "NOTIFICATIONS_SIGNING_KEY",  # notification service and scheduler only: recipient hashes
     "SLOT_SEALING_KEY",           # action servers only: sealed slot values

@@ -50,7 +50,18 @@ class Profile:
 @dataclass(frozen=True)
 class Escalation:
     reference: str
-    message: str
+    working_days: int
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A request to move an account to a new number, decided by an officer."""
+
+    reference: str
+    status: str              # pending, approved, rejected
+    expected_by: dt.date
+    existing: bool = False   # the account's earlier pending request, answered again
+    new_phone_masked: str = ""
 
 
 class CertificateClient:
@@ -62,16 +73,34 @@ class CertificateClient:
         timed-out request never delivers a code the user no longer expects."""
         return time.time() + sum(self.http.timeout)
 
-    def request_otp(self, phone: str, requesters: Sequence[str] = ()) -> str:
-        """Returns the message to show; it is the same whether or not the number is registered."""
-        return self.http.post("/v1/otp/request", {"phone": phone, "purpose": "login", "deadline": self._deadline(),
-                                                  "requesters": list(requesters)})["message"]
+    def request_otp(self, phone: str, requesters: Sequence[str] = ()) -> None:
+        """Sends a login code if the number is registered; the answer is the same either way."""
+        self.http.post("/v1/otp/request", {"phone": phone, "purpose": "login", "deadline": self._deadline(),
+                                           "requesters": list(requesters)})
 
-    def request_phone_change_otp(self, token: str, new_phone: str, requesters: Sequence[str] = ()) -> str:
+    def request_phone_change_otp(self, token: str, new_phone: str, requesters: Sequence[str] = ()) -> None:
         """Sends a code to the new number, to prove it belongs to the verified user."""
-        return self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "change_phone",
-                                                  "deadline": self._deadline(), "requesters": list(requesters)},
-                              headers={SESSION_HEADER: token})["message"]
+        self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "change_phone",
+                                           "deadline": self._deadline(), "requesters": list(requesters)},
+                       headers={SESSION_HEADER: token})
+
+    def check_recovery_facts(self, nik: str, birth_date: dt.date, name: str, requesters: Sequence[str] = ()) -> str:
+        """A ticket for the next steps when full NIK, birth date and name match one account."""
+        return self.http.post("/v1/recovery/check", {"nik": nik, "birth_date": birth_date.isoformat(), "name": name,
+                                                     "requesters": list(requesters)})["ticket"]
+
+    def request_recovery_otp(self, ticket: str, new_phone: str, requesters: Sequence[str] = ()) -> None:
+        """Sends a code to the number the account should move to."""
+        self.http.post("/v1/otp/request", {"phone": new_phone, "purpose": "recovery", "recovery_ticket": ticket,
+                                           "deadline": self._deadline(), "requesters": list(requesters)})
+
+    def open_recovery(self, ticket: str, new_phone: str, code: str, request_id: str, channel: str) -> Recovery:
+        data = self.http.post("/v1/recovery/requests", {"ticket": ticket, "phone": new_phone, "code": code,
+                                                        "request_id": request_id, "channel": channel})
+        return _recovery(data)
+
+    def recovery_status(self, reference: str) -> Recovery:
+        return _recovery(self.http.get(f"/v1/recovery/requests/{reference}"))
 
     def verify_otp(self, phone: str, code: str) -> Verification:
         data = self.http.post("/v1/otp/verify", {"phone": phone, "code": code})
@@ -112,4 +141,9 @@ class CertificateClient:
     def escalate(self, token: str, kind: str, note: str, request_id: str) -> Escalation:
         data = self.http.post("/v1/me/escalations", {"kind": kind, "note": note, "request_id": request_id},
                               headers={SESSION_HEADER: token})
-        return Escalation(data["reference"], data["message"])
+        return Escalation(data["reference"], data["working_days"])
+
+
+def _recovery(data: dict) -> Recovery:
+    return Recovery(data["reference"], data["status"], dt.date.fromisoformat(data["expected_by"]),
+                    bool(data.get("existing")), data.get("new_phone_masked") or "")

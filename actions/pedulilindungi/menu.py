@@ -14,6 +14,7 @@ from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop
 from actions.forms import AfterFormAction, PatientFormValidationAction, ask_numbered_choice, reset_slots
+from actions.numbered_menu import as_users_turn
 from actions.pedulilindungi.session import (ITEM_SLOTS, REQUEST_BY_INTENT, SESSION_ERRORS, end_verification,
                                             explain_failure, session_token)
 
@@ -46,6 +47,12 @@ class ActionPlEntry(Action):
                     dispatcher.utter_message(response="utter_pl_session_expired_short")
             except BackendError:
                 pass  # the verification form will explain if the backend is really down
+        if not verified and parsing.says_number_is_lost(tracker.latest_message.get("text") or ""):
+            # "no hp saya hilang, mau ganti nomor": no code can reach the registered number, so the way in
+            # is the recovery request, started as if the user had asked for it.
+            dispatcher.utter_message(response="utter_pl_lost_phone")
+            return events + [SlotSet("pl_request", "done"), SlotSet("pl_token", None)] + as_users_turn(
+                tracker, "/recover_account", "recover_account", [])
         if not verified:
             dispatcher.utter_message(response="utter_pl_verification_intro")
             events.append(SlotSet("pl_token", None))
@@ -96,7 +103,8 @@ class ActionPlRoute(AfterFormAction):
                                     "NIK pada sertifikat/akun dilaporkan salah atau disalahgunakan (melalui chatbot).",
                                     request_id)
         dispatcher.utter_message(response="utter_pl_nik_not_self_service")
-        dispatcher.utter_message(text=escalation.message)
+        dispatcher.utter_message(response="utter_pl_escalated", reference=escalation.reference,
+                                 working_days=escalation.working_days)
         dispatcher.utter_message(response="utter_pl_nik_routes")
 
     async def _prepare_certificate(self, token: str, dispatcher: CollectingDispatcher) -> List[EventType]:

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.api.errors import BackendError, Rejected
-from actions.backend_calls import certificate_client, off_loop
+from actions.backend_calls import certificate_client, off_loop, utter_backend_error
 from actions.forms import AfterFormAction, PatientFormValidationAction
 from actions.pedulilindungi.verification import OTP_LENGTH
 from actions.pedulilindungi.session import channel, end_verification, explain_failure, session_token
@@ -93,11 +93,11 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
             dispatcher.utter_message(response="utter_phone_not_recognised")
             return {"pl_new_phone": None}
         try:
-            message = await off_loop(certificate_client().request_phone_change_otp, session_token(tracker), phone,
-                                    requesters(tracker))
+            await off_loop(certificate_client().request_phone_change_otp, session_token(tracker), phone,
+                           requesters(tracker))
         except BackendError as error:
             return _failed("pl_new_phone", error, dispatcher)
-        dispatcher.utter_message(text=message)
+        dispatcher.utter_message(response="utter_pl_phone_change_otp_sent")
         return {"pl_new_phone": seal(tracker, "pl_new_phone", phone)}
 
     async def validate_pl_new_phone_otp(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -112,7 +112,7 @@ class ValidatePhoneChangeForm(PatientFormValidationAction):
                                     _request_id(tracker, "phone", phone), channel(tracker))
         except Rejected as error:
             if error.code in ("otp_expired", "otp_attempts_exhausted"):
-                dispatcher.utter_message(text=error.message)
+                utter_backend_error(dispatcher, error)
                 dispatcher.utter_message(response="utter_pl_phone_change_restart")
                 return {"pl_new_phone_otp": None, "pl_new_phone": None}
             return _failed("pl_new_phone_otp", error, dispatcher)

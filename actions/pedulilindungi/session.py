@@ -13,8 +13,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api.errors import BackendError, BackendUnavailable, Rejected
-from actions.backend_calls import certificate_client, off_loop
+from actions.api.errors import BackendError, Rejected
+from actions.backend_calls import certificate_client, off_loop, utter_backend_error
 from actions.forms import INVALID_ANSWERS_SLOT
 from actions.sealing import unsealed_text
 
@@ -63,13 +63,11 @@ def expired(dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
     return {"pl_token": None, "pl_verified": False, "pl_outcome": "session_expired"}
 
 
-def explain_failure(error: Exception, dispatcher: CollectingDispatcher) -> Optional[Dict[Text, Any]]:
-    """Tells the user what went wrong; returns slots to set when the session expired."""
-    if isinstance(error, BackendUnavailable):
-        dispatcher.utter_message(response="utter_backend_unavailable")
-        return None
+def explain_failure(error: BackendError, dispatcher: CollectingDispatcher) -> Optional[Dict[Text, Any]]:
+    """Tells the user what went wrong, in the domain's words for the code; returns slots to set when
+    the session expired."""
     if isinstance(error, Rejected) and error.code in SESSION_ERRORS:
         return expired(dispatcher)
-    dispatcher.utter_message(text=error.message if isinstance(error, Rejected) else "")
+    utter_backend_error(dispatcher, error)
     return None
 

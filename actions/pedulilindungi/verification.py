@@ -10,26 +10,30 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.api.errors import BackendUnavailable, Rejected
-from actions.backend_calls import certificate_client, off_loop
-from actions.forms import PatientFormValidationAction
+from actions.api.errors import BackendError, Rejected
+from actions.backend_calls import certificate_client, off_loop, utter_backend_error
+from actions.forms import PENDING_SLOT, PatientFormValidationAction
 from actions.requester import requesters
 from actions.sealing import seal, unsealed_text
 
-_RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
+RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
 OTP_LENGTH = 6
+
+
+def offer_recovery(form: str, requested: str) -> EventType:
+    """The forms' shared switch question, asked with the recovery's own words."""
+    return SlotSet(PENDING_SLOT, {"kind": "switch", "intent": "recover_account", "form": form, "slot": requested,
+                                  "ask": "utter_ask_start_recovery"})
 
 
 async def request_login_code(phone: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     try:
-        message = await off_loop(certificate_client().request_otp, phone, requesters(tracker))
-    except BackendUnavailable:
-        dispatcher.utter_message(response="utter_backend_unavailable")
+        await off_loop(certificate_client().request_otp, phone, requesters(tracker))
+    except BackendError as error:
+        utter_backend_error(dispatcher, error)
         return False
-    except Rejected as error:
-        dispatcher.utter_message(text=error.message)
-        return False
-    dispatcher.utter_message(text=message)
+    # The same words whether or not the number is registered.
+    dispatcher.utter_message(response="utter_pl_otp_sent")
     return True
 
 
@@ -43,11 +47,11 @@ class ValidateVerificationForm(PatientFormValidationAction):
 
     def cannot_answer(self, requested: str, text: str, dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
         # A lost or dead registered number: no code can reach it, so asking again for it or for its code
-        # helps no one. Moving the account is for a person to check (official channels), never applied
-        # here on typed facts alone.
+        # helps no one. The way out is a recovery request (checked facts, a code to the new number, an
+        # officer's decision), offered as a switch; "tidak" keeps the verification going.
         if requested in ("pl_phone", "pl_otp") and parsing.says_number_is_lost(text):
             dispatcher.utter_message(response="utter_pl_lost_phone")
-            return [SlotSet(requested, None)]
+            return [SlotSet(requested, None), offer_recovery(self.form_name(), requested)]
         return None
 
     async def validate_pl_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -63,7 +67,7 @@ class ValidateVerificationForm(PatientFormValidationAction):
     async def validate_pl_otp(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         phone = unsealed_text(tracker, "pl_phone")
-        if _RESEND.search(str(value)):
+        if RESEND.search(str(value)):
             await request_login_code(phone, tracker, dispatcher)
             return {"pl_otp": None}
         code = parsing.single_code(str(value), OTP_LENGTH)
@@ -72,12 +76,9 @@ class ValidateVerificationForm(PatientFormValidationAction):
             return {"pl_otp": None}
         try:
             verification = await off_loop(certificate_client().verify_otp, phone, code)
-        except BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return {"pl_otp": None}
-        except Rejected as error:
-            dispatcher.utter_message(text=error.message)
-            if error.code in ("otp_expired", "otp_attempts_exhausted"):
+        except BackendError as error:
+            utter_backend_error(dispatcher, error)
+            if isinstance(error, Rejected) and error.code in ("otp_expired", "otp_attempts_exhausted"):
                 dispatcher.utter_message(response="utter_pl_how_to_resend")
             return {"pl_otp": None}
         dispatcher.utter_message(response="utter_pl_verified")

@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from backends.certificate import services
-from backends.certificate.domain import DOSE_LABELS, SESSION_IDLE, CertificateError, CertificateInvalid
+from backends.certificate.domain import (DOSE_LABELS, ESCALATION_WORKING_DAYS, OTP_TTL, RECOVERY_TICKET_TTL,
+                                        SESSION_IDLE, CertificateError, CertificateInvalid)
 from backends.certificate.sms import OutboxGateway, make_gateway
 from backends.shared.clock import utcnow
 from backends.shared.database import make_engine, make_session_factory
-from backends.shared.identity import InvalidIdentity, normalize_phone
+from backends.shared.identity import normalize_phone
 from backends.shared.settings import ServiceSettings, load_settings
-from backends.shared.web import (ApiError, add_health_route, api_key_dependency, configure_logging,
+from backends.shared.web import (add_health_route, api_key_dependency, configure_logging,
                                  install_error_handlers)
 
 SESSION_HEADER = "X-Session-Token"
@@ -34,7 +35,9 @@ _session_token = APIKeyHeader(name=SESSION_HEADER, auto_error=False, scheme_name
 
 class OtpRequestBody(BaseModel):
     phone: str = Field(..., max_length=30, example="081234567890")
-    purpose: Literal["login", "change_phone"] = Field("login", description="change_phone needs X-Session-Token")
+    purpose: Literal["login", "change_phone", "recovery"] = Field(
+        "login", description="change_phone needs X-Session-Token; recovery needs recovery_ticket")
+    recovery_ticket: Optional[str] = Field(None, max_length=2000, description="From POST /v1/recovery/check")
     deadline: Optional[float] = Field(None, description="Unix time after which the caller no longer waits: "
                                                         "a request still unsent then sends nothing (504)")
     requesters: List[str] = Field(default_factory=list, max_items=4,
@@ -47,8 +50,10 @@ class OtpVerifyBody(BaseModel):
     code: str = Field(..., max_length=12, example="123456")
 
 
-class MessageOut(BaseModel):
-    message: str
+class OtpRequestOut(BaseModel):
+    """The same for every number: it never says whether the number is registered."""
+
+    expires_in_seconds: int = Field(..., description="How long a code sent now stays valid")
 
 
 class TokenOut(BaseModel):
@@ -110,7 +115,46 @@ class EscalationBody(BaseModel):
 
 class EscalationOut(BaseModel):
     reference: str
-    message: str
+    working_days: int = Field(..., description="When an officer answers, through the registered number")
+
+
+class RecoveryCheckBody(BaseModel):
+    nik: str = Field(..., max_length=40, description="The full 16-digit NIK")
+    birth_date: dt.date
+    name: str = Field(..., max_length=200, description="The name printed on the certificate")
+    requesters: List[str] = Field(default_factory=list, max_items=4,
+                                  description="Who asks: failed checks are limited per NIK and per requester")
+
+
+class RecoveryTicketOut(BaseModel):
+    ticket: str
+    expires_in_seconds: int
+
+
+class RecoveryOpenBody(BaseModel):
+    ticket: str = Field(..., max_length=2000)
+    phone: str = Field(..., max_length=30, description="The new number, which received the recovery OTP")
+    code: str = Field(..., max_length=12)
+    request_id: str = Field(..., min_length=1, max_length=64)
+    channel: str = Field(..., min_length=1, max_length=20, example="whatsapp")
+
+
+class RecoveryOut(BaseModel):
+    reference: str
+    status: Literal["pending", "approved", "rejected"]
+    created_at: dt.datetime
+    expected_by: dt.date = Field(..., description="The last working day an officer's decision is expected")
+    decided_at: Optional[dt.datetime] = None
+    existing: bool = Field(False, description="An earlier pending request of the same account, answered again")
+
+
+class RecoveryOpenedOut(RecoveryOut):
+    new_phone_masked: str
+
+
+class RecoveryDecisionBody(BaseModel):
+    decision: Literal["approve", "reject"]
+    officer: str = Field(..., min_length=1, max_length=100)
 
 
 class CertificateCheckOut(BaseModel):
@@ -120,7 +164,7 @@ class CertificateCheckOut(BaseModel):
     label: Optional[str] = None
     date: Optional[dt.date] = None
     nik_masked: Optional[str] = None
-    message: str
+    reason: Optional[str] = Field(None, description="Why not valid (an error code)")
 
 
 class OutboxMessageOut(BaseModel):
@@ -154,14 +198,14 @@ def _key(request: Request) -> bytes:
 # --- Routes --------------------------------------------------------------------------------------
 
 def _otp_routes(router: APIRouter) -> None:
-    @router.post("/otp/request", status_code=202, response_model=MessageOut, tags=["login"],
+    @router.post("/otp/request", status_code=202, response_model=OtpRequestOut, tags=["login"],
                  summary="Send a one-time code by SMS (same answer for unknown numbers)")
     def request_otp(body: OtpRequestBody, request: Request, db: Session = Depends(_db),
-                    token: Optional[str] = Depends(_session_token)) -> MessageOut:
-        message = services.request_otp(db, request.app.state.gateway, _key(request), body.phone, body.purpose,
-                                       utcnow(), token=token, deadline=body.deadline,
-                                       requesters=body.requesters)
-        return MessageOut(message=message)
+                    token: Optional[str] = Depends(_session_token)) -> OtpRequestOut:
+        services.request_otp(db, request.app.state.gateway, _key(request), body.phone, body.purpose, utcnow(),
+                             token=token, deadline=body.deadline, requesters=body.requesters,
+                             recovery_ticket=body.recovery_ticket)
+        return OtpRequestOut(expires_in_seconds=int(OTP_TTL.total_seconds()))
 
     @router.post("/otp/verify", response_model=TokenOut, tags=["login"], summary="Exchange the code for a token")
     def verify_otp(body: OtpVerifyBody, request: Request, db: Session = Depends(_db)) -> TokenOut:
@@ -220,9 +264,7 @@ def _me_routes(router: APIRouter) -> None:
     def escalate(body: EscalationBody, request: Request, db: Session = Depends(_db),
                  token: Optional[str] = Depends(_session_token)) -> EscalationOut:
         reference = services.escalate(db, _key(request), token, body.kind, body.note, body.request_id, utcnow())
-        return EscalationOut(reference=reference, message=(
-            f"Laporan Anda sudah kami terima dengan nomor {reference}. Petugas akan memeriksa dan menghubungi "
-            "Anda melalui nomor HP yang terdaftar dalam 3 hari kerja."))
+        return EscalationOut(reference=reference, working_days=ESCALATION_WORKING_DAYS)
 
 
 def _certificate_routes(router: APIRouter, public: APIRouter) -> None:
@@ -233,10 +275,9 @@ def _certificate_routes(router: APIRouter, public: APIRouter) -> None:
         try:
             document = services.verify_certificate_payload(db, _key(request), payload)
         except CertificateInvalid as error:
-            return CertificateCheckOut(valid=False, message=error.message)
+            return CertificateCheckOut(valid=False, reason=error.code)
         return CertificateCheckOut(valid=True, number=document.number, dose=document.dose, label=document.dose_label,
-                                   date=document.date, nik_masked=document.nik_masked,
-                                   message="Sertifikat valid dan tercatat di sistem Kementerian Kesehatan.")
+                                   date=document.date, nik_masked=document.nik_masked)
 
     # No API key: the signed, short-lived token is the credential, so a messaging server can fetch the file.
     @public.get("/certificates/download", response_class=Response, tags=["certificates"],
@@ -249,6 +290,37 @@ def _certificate_routes(router: APIRouter, public: APIRouter) -> None:
             "Content-Disposition": f'inline; filename="sertifikat-{document.number}.png"',
             "Cache-Control": "no-store",
         })
+
+
+def _recovery_routes(router: APIRouter, officers: APIRouter) -> None:
+    @router.post("/recovery/check", response_model=RecoveryTicketOut, tags=["recovery"],
+                 summary="Check full NIK, birth date and the certificate's name (one refusal for any mismatch)")
+    def check_facts(body: RecoveryCheckBody, request: Request, db: Session = Depends(_db)) -> RecoveryTicketOut:
+        ticket = services.check_recovery_facts(db, _key(request), body.nik, body.birth_date, body.name,
+                                               body.requesters, utcnow())
+        return RecoveryTicketOut(ticket=ticket, expires_in_seconds=int(RECOVERY_TICKET_TTL.total_seconds()))
+
+    @router.post("/recovery/requests", status_code=201, response_model=RecoveryOpenedOut, tags=["recovery"],
+                 summary="Queue the move to a new number (code from /v1/otp/request, purpose recovery)")
+    def open_recovery(body: RecoveryOpenBody, request: Request, db: Session = Depends(_db)) -> RecoveryOpenedOut:
+        status = services.open_recovery(db, request.app.state.gateway, _key(request), body.ticket, body.phone,
+                                        body.code, body.request_id, body.channel, utcnow())
+        return RecoveryOpenedOut(**status.__dict__)
+
+    @router.get("/recovery/requests/{reference}", response_model=RecoveryOut, tags=["recovery"],
+                summary="A request's status by its reference (no personal data)")
+    def recovery_status(request: Request, db: Session = Depends(_db),
+                        reference: str = Path(..., max_length=20)) -> RecoveryOut:
+        status = services.recovery_status(db, reference)
+        return RecoveryOut(**{k: v for k, v in status.__dict__.items() if k != "new_phone_masked"})
+
+    @officers.post("/recovery/requests/{reference}/decision", response_model=RecoveryOut, tags=["officers"],
+                   summary="An officer approves (the account moves) or rejects a request")
+    def decide(body: RecoveryDecisionBody, request: Request, db: Session = Depends(_db),
+               reference: str = Path(..., max_length=20)) -> RecoveryOut:
+        status = services.decide_recovery(db, request.app.state.gateway, reference, body.decision, body.officer,
+                                          utcnow())
+        return RecoveryOut(**{k: v for k, v in status.__dict__.items() if k != "new_phone_masked"})
 
 
 def _cohort_routes(router: APIRouter) -> None:
@@ -268,10 +340,7 @@ def _dev_routes(app: FastAPI, require_key) -> None:
         gateway = request.app.state.gateway
         if not isinstance(gateway, OutboxGateway):
             return []
-        try:
-            wanted = normalize_phone(phone) if phone else None
-        except InvalidIdentity as error:
-            raise ApiError(422, error.reason, error.message) from None
+        wanted = normalize_phone(phone) if phone else None  # a bad number: 422 with the rule's reason
         return [OutboxMessageOut(**m.__dict__) for m in gateway.messages(wanted)]
 
 
@@ -293,17 +362,21 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.gateway = make_gateway(settings)
-    install_error_handlers(app, domain_errors=(CertificateError,))
+    install_error_handlers(app, domain_errors=(CertificateError,), user_messages=False)
     add_health_route(app, "certificate", engine)
 
     require_key = api_key_dependency(settings.api_key)
     protected = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
     public = APIRouter(prefix="/v1")
+    # The officers' key, not the assistant's: a chat can open a recovery, never decide one.
+    officers = APIRouter(prefix="/v1/officer", dependencies=[Depends(api_key_dependency(settings.officer_api_key))])
     _otp_routes(protected)
     _me_routes(protected)
     _certificate_routes(protected, public)
+    _recovery_routes(protected, officers)
     _cohort_routes(protected)
     app.include_router(protected)
+    app.include_router(officers)
     app.include_router(public)
     if settings.development:
         _dev_routes(app, require_key)

@@ -18,6 +18,9 @@ from privacy.masking import mask_nik
 from backends.shared.signing import keyed_hash
 
 # --- Errors ------------------------------------------------------------------------------------
+# Each error has a stable `code`, an English `detail` and the `data` a client needs to word it; the
+# assistant's words for them are its domain's responses (`utter_certificate_error_<code>`,
+# domain/backend_errors.yml).
 
 
 class CertificateError(DomainError):
@@ -27,19 +30,19 @@ class CertificateError(DomainError):
 class InvalidInput(CertificateError):
     """A value that breaks an identity rule (NIK, phone, name); carries that rule's reason code."""
 
-    status = 422
+    code, status = "invalid_request", 422   # each instance carries its rule's reason instead
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
+    def __init__(self, code: str, detail: str, **data: Any):
+        super().__init__(detail=detail, **data)
         self.code = code
 
 
 class UnknownDose(CertificateError):
-    code, message, status = "dose_unknown", "Dosis tidak dikenali. Pilih 1, 2, atau 3 (booster).", 422
+    code, status, detail = "dose_unknown", 422, "Dose must be 1, 2 or 3 (booster)."
 
 
 class UnknownOtpPurpose(CertificateError):
-    code, message, status = "otp_purpose_unknown", "Jenis permintaan kode OTP tidak dikenali.", 422
+    code, status, detail = "otp_purpose_unknown", 422, "Unknown OTP purpose."
 
 
 class TooManyOtpRequests(CertificateError):
@@ -49,11 +52,8 @@ class TooManyOtpRequests(CertificateError):
     code, status = "otp_rate_limited", 429
 
     def __init__(self, minutes: int, own: bool = True):
-        super().__init__(
-            (f"Anda sudah meminta {OTP_MAX_PER_WINDOW} kode dalam 1 jam terakhir. " if own else
-             "Terlalu banyak permintaan kode OTP dalam 1 jam terakhir. ")
-            + f"Silakan coba lagi dalam {minutes} menit."
-        )
+        super().__init__(detail="Too many codes requested in the last hour.", retry_after_minutes=minutes,
+                         reason="own" if own else "shared", limit=OTP_MAX_PER_WINDOW)
         self.minutes = minutes
 
 
@@ -61,109 +61,124 @@ class VerificationTooSoon(CertificateError):
     code, status = "otp_retry_later", 429
 
     def __init__(self, seconds: int):
-        super().__init__(
-            "Terlalu banyak percobaan kode yang salah. "
-            f"Demi keamanan akun Anda, silakan coba lagi dalam {_duration_id(seconds)}."
-        )
+        super().__init__(detail="Too many wrong codes: wait before the next attempt.", retry_after_seconds=seconds,
+                         retry_after_minutes=max(1, math.ceil(seconds / 60)),
+                         reason="seconds" if seconds < 60 else "minutes")
         self.seconds = seconds
 
 
 class OtpExpired(CertificateError):
-    code, status = "otp_expired", 401
-    message = "Kode OTP sudah kedaluwarsa atau sudah digunakan. Silakan minta kode baru."
+    code, status, detail = "otp_expired", 401, "The code expired or was used."
 
 
 class OtpWrong(CertificateError):
     code, status = "otp_wrong", 401
 
     def __init__(self, remaining: int):
-        super().__init__(f"Kode OTP salah. Anda masih dapat mencoba {remaining} kali lagi dengan kode ini.")
+        super().__init__(detail="Wrong code.", remaining=remaining)
         self.remaining = remaining
 
 
 class OtpAttemptsExhausted(CertificateError):
-    code, status = "otp_attempts_exhausted", 401
-    message = "Kode OTP sudah salah dimasukkan 5 kali sehingga tidak berlaku lagi. Silakan minta kode baru."
+    code, status, detail = "otp_attempts_exhausted", 401, "The code was typed wrong too often."
 
 
 class SessionRequired(CertificateError):
-    code, status = "session_required", 401
-    message = "Silakan verifikasi nomor HP Anda dengan kode OTP terlebih dahulu."
+    code, status, detail = "session_required", 401, "A verification token is required."
 
 
 class SessionInvalid(CertificateError):
-    code, status = "session_invalid", 401
-    message = "Sesi Anda sudah berakhir. Silakan verifikasi ulang dengan kode OTP yang baru."
+    code, status, detail = "session_invalid", 401, "The verification ended or expired."
 
 
 class DoseNotRecorded(CertificateError):
     code, status = "dose_not_found", 404
 
     def __init__(self, dose: int):
-        super().__init__(f"Belum ada catatan vaksinasi {dose_label(dose)} atas nama Anda.")
+        super().__init__(detail="No vaccination recorded for this dose.", dose=dose, dose_label=dose_label(dose))
 
 
 class CertificateNotIssued(CertificateError):
     code, status = "certificate_not_issued", 404
 
     def __init__(self, dose: int):
-        super().__init__(
-            f"Sertifikat {dose_label(dose)} Anda belum terbit. Sertifikat biasanya terbit beberapa hari "
-            "setelah vaksinasi; silakan periksa kembali nanti."
-        )
+        super().__init__(detail="The certificate of this dose is not issued yet.", dose=dose,
+                         dose_label=dose_label(dose))
 
 
 class LinkInvalid(CertificateError):
-    code, status = "link_invalid", 410
-    message = "Tautan sertifikat tidak valid atau sudah kedaluwarsa. Silakan minta tautan baru."
+    code, status, detail = "link_invalid", 410, "The download link is invalid or expired."
 
 
 class CertificateInvalid(CertificateError):
-    code, status = "certificate_invalid", 422
-    message = "QR sertifikat tidak valid: data tidak dapat diverifikasi sebagai sertifikat resmi."
+    code, status, detail = "certificate_invalid", 422, "The QR payload is not a genuine certificate."
 
 
 class NameUnchanged(CertificateError):
-    code, status = "name_unchanged", 422
-    message = "Nama baru sama dengan nama yang sudah terdaftar."
+    code, status, detail = "name_unchanged", 422, "The new name equals the registered one."
 
 
 class PhoneUnchanged(CertificateError):
-    code, status = "phone_unchanged", 422
-    message = "Nomor HP baru sama dengan nomor yang sudah terdaftar."
+    code, status, detail = "phone_unchanged", 422, "The new number equals the registered one."
 
 
 class RequestPastDeadline(CertificateError):
     """The caller stopped waiting before the code could be sent; nothing was sent or counted."""
 
-    code, status = "request_past_deadline", 504
-    message = "Maaf, permintaan kode OTP terlambat diproses sehingga tidak dikirim. Silakan coba lagi."
+    code, status, detail = "request_past_deadline", 504, "Past the caller's deadline: no code was sent."
 
 
 class PhoneInUse(CertificateError):
-    code, status = "phone_in_use", 409
-    message = "Nomor HP tersebut sudah terdaftar untuk akun lain. Silakan gunakan nomor lain."
+    code, status, detail = "phone_in_use", 409, "The number belongs to another account."
 
 
 class RequestIdConflict(CertificateError):
-    code, status = "request_id_conflict", 409
-    message = "Kode permintaan ini sudah dipakai untuk perubahan lain. Silakan kirim ulang dengan kode baru."
+    code, status, detail = "request_id_conflict", 409, "This request id was used for another change."
 
 
 class UnknownEscalationKind(CertificateError):
-    code, status = "escalation_kind_unknown", 422
-    message = "Jenis laporan tidak dikenali."
+    code, status, detail = "escalation_kind_unknown", 422, "Unknown escalation kind."
 
 
 class SmsUnavailable(CertificateError):
-    code, status = "sms_unavailable", 503
-    message = "Maaf, layanan SMS sedang tidak tersedia. Silakan coba lagi beberapa saat lagi."
+    code, status, detail = "sms_unavailable", 503, "The SMS gateway is unavailable."
 
 
-def _duration_id(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} detik"
-    return f"{math.ceil(seconds / 60)} menit"
+class RecoveryFactsMismatch(CertificateError):
+    """NIK, birth date and name do not match one account. Identical for an unknown NIK, a wrong birth
+    date and a wrong name, so a guesser learns nothing from which one failed."""
+
+    code, status = "recovery_facts_mismatch", 422
+
+    def __init__(self, attempts_left: int):
+        super().__init__(detail="The facts do not match an account.", attempts_left=attempts_left)
+
+
+class RecoveryThrottled(CertificateError):
+    code, status = "recovery_throttled", 429
+
+    def __init__(self, minutes: int):
+        super().__init__(detail="Too many failed identity checks today.", retry_after_minutes=minutes,
+                         retry_after_hours=max(1, math.ceil(minutes / 60)))
+
+
+class RecoveryTicketInvalid(CertificateError):
+    code, status, detail = "recovery_ticket_invalid", 401, "The identity check expired: check the facts again."
+
+
+class RecoveryNotFound(CertificateError):
+    code, status, detail = "recovery_not_found", 404, "No recovery request with this reference."
+
+
+class RecoveryAlreadyDecided(CertificateError):
+    code, status = "recovery_already_decided", 409
+
+    def __init__(self, status_now: str):
+        super().__init__(detail="The request was already decided otherwise.", status_now=status_now)
+
+
+class UnknownRecoveryDecision(CertificateError):
+    code, status, detail = "recovery_decision_unknown", 422, "A decision is approve or reject."
 
 
 # --- Doses and dates ---------------------------------------------------------------------------
@@ -188,7 +203,7 @@ def format_date_id(day: dt.date) -> str:
 
 # --- OTP policy --------------------------------------------------------------------------------
 
-OTP_PURPOSES = ("login", "change_phone")
+OTP_PURPOSES = ("login", "change_phone", "recovery")
 OTP_DIGITS = 6
 OTP_TTL = dt.timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
@@ -342,6 +357,10 @@ def new_escalation_reference() -> str:
     return _reference("ESK-", None)
 
 
+def new_recovery_reference() -> str:
+    return _reference("REC-", None)
+
+
 @dataclass(frozen=True)
 class CertificateDocument:
     """Everything printed on a certificate; built fresh for each render so name changes show up."""
@@ -388,6 +407,7 @@ def read_download_claims(claims: Dict[str, Any]) -> str:
 
 # --- Profile changes -----------------------------------------------------------------------------
 
+ESCALATION_WORKING_DAYS = 3   # an officer answers an escalation within this many working days
 ESCALATION_KINDS = {
     "nik_correction": "Koreksi NIK",
     "missing_dose": "Dosis tidak tercatat",
@@ -416,3 +436,62 @@ def ensure_name_changes(old: str, new: str) -> None:
 def ensure_phone_changes(old: str, new: str) -> None:
     if old == new:
         raise PhoneUnchanged()
+
+
+# --- Recovering an account whose number is lost ---------------------------------------------------
+# Facts a stranger does not have (full NIK, birth date, the name on the certificate) and a code to the
+# new number open a request; an officer decides it. Nothing is applied on facts alone.
+
+RECOVERY_FAILURES_PER_DAY = 5        # per requester, and per NIK whoever asks
+RECOVERY_WINDOW = dt.timedelta(hours=24)
+RECOVERY_TICKET_TTL = dt.timedelta(minutes=15)
+RECOVERY_REVIEW_WORKING_DAYS = 3
+RECOVERY_STATUSES = ("pending", "approved", "rejected")
+RECOVERY_DECISIONS = {"approve": "approved", "reject": "rejected"}
+_RECOVERY_TICKET_TYPE = "pl-recovery"
+
+
+def comparable_name(name: str) -> str:
+    """Names compare without case, punctuation or repeated spaces: `SITI  RAHAYU.` equals `Siti Rahayu`."""
+    letters = "".join(ch if ch.isalpha() or ch.isspace() else " " for ch in (name or "").casefold())
+    return " ".join(letters.split())
+
+
+def facts_match(registered_birth_date: dt.date, registered_name: str, birth_date: dt.date, name: str) -> bool:
+    same_date = registered_birth_date == birth_date
+    same_name = hmac.compare_digest(comparable_name(registered_name).encode(), comparable_name(name).encode())
+    return same_date and same_name
+
+
+def ensure_recovery_allowed(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> int:
+    """Raises RecoveryThrottled at the daily limit; returns how many failures are still allowed."""
+    in_window = sorted(t for t in recent_failures if now - t < RECOVERY_WINDOW)
+    if len(in_window) >= RECOVERY_FAILURES_PER_DAY:
+        frees_at = in_window[-RECOVERY_FAILURES_PER_DAY] + RECOVERY_WINDOW
+        raise RecoveryThrottled(max(1, math.ceil((frees_at - now).total_seconds() / 60)))
+    return RECOVERY_FAILURES_PER_DAY - len(in_window)
+
+
+def recovery_ticket_claims(person_id: int) -> Dict[str, Any]:
+    return {"typ": _RECOVERY_TICKET_TYPE, "pid": person_id}
+
+
+def read_recovery_ticket_claims(claims: Dict[str, Any]) -> int:
+    if claims.get("typ") != _RECOVERY_TICKET_TYPE or not isinstance(claims.get("pid"), int):
+        raise RecoveryTicketInvalid()
+    return claims["pid"]
+
+
+def add_working_days(day: dt.date, days: int) -> dt.date:
+    """`days` working days (Monday to Friday) after `day`: when a user may expect an officer's decision."""
+    while days > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def recovery_decision(decision: str) -> str:
+    if decision not in RECOVERY_DECISIONS:
+        raise UnknownRecoveryDecision()
+    return RECOVERY_DECISIONS[decision]

@@ -5,8 +5,8 @@ Timestamps are naive UTC. Secrets (OTP codes, session tokens) are stored only as
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, MetaData, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import declarative_base, relationship
 
 from backends.shared.clock import utcnow
@@ -63,7 +63,7 @@ class OtpChallenge(Base):
     keyed hash (`domain.phone_key`): a table of every number anyone ever typed would be a directory."""
 
     __tablename__ = "otp_challenges"
-    __table_args__ = (CheckConstraint("purpose IN ('login', 'change_phone')", name="purpose_known"),)
+    __table_args__ = (CheckConstraint("purpose IN ('login', 'change_phone', 'recovery')", name="purpose_known"),)
     id = Column(Integer, primary_key=True)
     phone_key = Column(String(64), nullable=False, index=True)
     purpose = Column(String(20), nullable=False)
@@ -73,7 +73,8 @@ class OtpChallenge(Base):
     expires_at = Column(DateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     consumed_at = Column(DateTime)
-    # login: the holder of the number (null if unknown); change_phone: who asked for the change.
+    # login: the holder of the number (null if unknown); change_phone and recovery: whose account moves
+    # (null when the new number belongs to another account: nobody can answer that code).
     person_id = Column(Integer, ForeignKey("persons.id"))
 
 
@@ -134,3 +135,37 @@ class Escalation(Base):
     note = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False)
     request_id = Column(String(64), nullable=False, unique=True)
+
+
+class RecoveryRequest(Base):
+    """A request to move an account to a new number, by someone who lost the registered one: the facts
+    matched and a code reached the new number; an officer decides (POST /v1/recovery/{reference}/decision).
+    At most one pending request per account."""
+
+    __tablename__ = "recovery_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+        Index("uq_recovery_requests_one_pending", "person_id", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    new_phone = Column(String(20), nullable=False)  # E.164: what an approval applies, like persons.phone
+    status = Column(String(10), nullable=False)
+    channel = Column(String(20), nullable=False)
+    request_id = Column(String(64), nullable=False, unique=True)
+    created_at = Column(DateTime, nullable=False)
+    expected_by = Column(Date, nullable=False)
+    decided_at = Column(DateTime)
+    decided_by = Column(String(100))
+    person = relationship(Person)
+
+
+class RecoveryFailure(Base):
+    """A failed identity check, kept 24 hours per requester and per NIK (both keyed hashes)."""
+
+    __tablename__ = "recovery_failures"
+    id = Column(Integer, primary_key=True)
+    subject_key = Column(String(64), nullable=False, index=True)
+    failed_at = Column(DateTime, nullable=False)

@@ -18,27 +18,32 @@ from sqlalchemy.orm import Session, aliased
 from backends.certificate import domain
 from backends.certificate.domain import CertificateDocument
 from backends.certificate.orm import (AuditEntry, Certificate, Escalation, OtpChallenge, OtpFailure, OtpRequest, Person,
-                                      Vaccination, VerificationSession)
+                                      RecoveryFailure, RecoveryRequest, Vaccination, VerificationSession)
 from backends.certificate.rendering import render_png
 from backends.certificate.sms import SmsGateway
 from backends.shared.clock import WIB
-from backends.shared.identity import InvalidIdentity, normalize_name, normalize_phone
+from backends.shared.identity import InvalidIdentity, normalize_name, normalize_phone, parse_nik
 from privacy.masking import mask_name, mask_nik, mask_phone
 from backends.shared.signing import InvalidSignature, keyed_hash, sign, verify
 
 log = logging.getLogger(__name__)
 
-OTP_REQUEST_REPLY = {
-    # Identical for known and unknown numbers, so the reply never reveals who is registered.
-    "login": "Jika nomor tersebut terdaftar, kode OTP telah dikirim melalui SMS. Kode berlaku 5 menit.",
-    "change_phone": "Kode OTP telah dikirim melalui SMS ke nomor baru Anda. Kode berlaku 5 menit.",
-}
 _OTP_SMS = {
     "login": "Kode OTP PeduliLindungi Anda: {code}. Berlaku 5 menit. "
              "JANGAN berikan kode ini kepada siapa pun, termasuk petugas.",
     "change_phone": "Kode OTP untuk mengganti nomor HP akun PeduliLindungi Anda: {code}. Berlaku 5 menit. "
                     "JANGAN berikan kode ini kepada siapa pun.",
+    "recovery": "Kode OTP untuk pengajuan pemindahan akun PeduliLindungi ke nomor ini: {code}. Berlaku 5 menit. "
+                "JANGAN berikan kode ini kepada siapa pun, termasuk petugas.",
 }
+# The SMS texts are the backend's own channel to the holder of a number (not the assistant's words).
+_RECOVERY_OPENED_SMS = ("Ada pengajuan untuk memindahkan akun PeduliLindungi Anda ke nomor {phone} (nomor "
+                        "pengajuan {reference}). Jika itu bukan Anda, segera hubungi hotline 119 ext 9 sebelum "
+                        "{expected}.")
+_RECOVERY_APPROVED_SMS = ("Pengajuan {reference} disetujui: akun PeduliLindungi Anda kini terdaftar dengan nomor ini. "
+                          "Silakan masuk dengan kode OTP yang dikirim ke nomor ini.")
+_RECOVERY_REJECTED_SMS = ("Pengajuan {reference} untuk memindahkan akun PeduliLindungi tidak dapat disetujui. "
+                          "Bantuan: sertifikat@pedulilindungi.id atau hotline 119 ext 9.")
 _UNUSED_CODES_SMS = ("Ada {count} permintaan kode OTP PeduliLindungi untuk nomor Anda yang tidak digunakan. "
                      "Jika itu bukan Anda, abaikan saja: akun Anda tetap aman selama kode tidak dibagikan "
                      "kepada siapa pun. Bantuan: hotline 119 ext 9.")
@@ -81,14 +86,21 @@ def _phone(raw: str) -> str:
     try:
         return normalize_phone(raw)
     except InvalidIdentity as error:
-        raise domain.InvalidInput(error.reason, error.message) from None
+        raise domain.InvalidInput(error.reason, str(error), **error.data) from None
 
 
 def _name(raw: str) -> str:
     try:
         return normalize_name(raw)
     except InvalidIdentity as error:
-        raise domain.InvalidInput(error.reason, error.message) from None
+        raise domain.InvalidInput(error.reason, str(error), **error.data) from None
+
+
+def _nik(raw: str) -> str:
+    try:
+        return parse_nik(raw).nik
+    except InvalidIdentity as error:
+        raise domain.InvalidInput(error.reason, str(error), **error.data) from None
 
 
 def _person_by_phone(session: Session, phone: str) -> Optional[Person]:
@@ -191,9 +203,9 @@ def _commit_change(session: Session, request_id: str, person_id: int, field: str
 
 def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, purpose: str, now: dt.datetime,
                 token: Optional[str] = None, deadline: Optional[float] = None,
-                requesters: Sequence[str] = ()) -> str:
-    """Sends a code by SMS; returns the reply for the user, the same whether the number is known or not,
-    and (for a phone change) the same whether or not the new number belongs to another account.
+                requesters: Sequence[str] = (), recovery_ticket: Optional[str] = None) -> None:
+    """Sends a code by SMS. The answer is the same whether the number is known or not, and (for a phone
+    change or a recovery) the same whether or not the new number belongs to another account.
     `deadline` (epoch seconds) is when the caller stops waiting: past it, nothing is sent."""
     purpose = domain.ensure_purpose(purpose)
     phone = _phone(phone)
@@ -202,7 +214,9 @@ def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, p
         person = _person_by_phone(session, phone)
         recipient = person
     else:
-        person = _authenticate(session, key, token, now)
+        # change_phone: the verified user; recovery: the account whose facts were just checked.
+        person = (_authenticate(session, key, token, now) if purpose == "change_phone"
+                  else _recovering_person(session, key, recovery_ticket, now))
         domain.ensure_phone_changes(person.phone, phone)
         # A number held by another account gets a challenge nobody can answer and no SMS: the reply and
         # the rate limit are those of any number, so a verified user cannot probe who is registered.
@@ -234,7 +248,6 @@ def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, p
             _forget(session, challenge)
             raise
     log.info("otp requested for %s (%s)", mask_phone(phone), purpose, extra={"event": "otp_requested"})
-    return OTP_REQUEST_REPLY[purpose]
 
 
 def _requester_keys(key: bytes, requesters: Sequence[str]) -> List[Tuple[str, int]]:
@@ -436,10 +449,8 @@ def change_phone(session: Session, gateway: SmsGateway, key: bytes, token: Optio
     if raced is not None:
         return Change(raced, change.new)
     log.info("phone changed via %s", channel, extra={"event": "phone_changed"})
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(WIB)
-    when = f"{domain.format_date_id(local.date())} pukul {local:%H.%M}"
     try:
-        gateway.send(old_phone, _PHONE_CHANGED_SMS.format(phone=mask_phone(phone), when=when))
+        gateway.send(old_phone, _PHONE_CHANGED_SMS.format(phone=mask_phone(phone), when=_wib_text(now)))
     except domain.SmsUnavailable:
         # The change is done and audited; a lost notice must not undo it or confuse the user.
         log.warning("phone change notice not delivered", extra={"event": "phone_notice_failed"})
@@ -500,3 +511,170 @@ def second_dose_due(session: Session, first_dose_date: dt.date) -> List[SecondDo
     ).all()
     return [SecondDoseDue(row.phone, row.date, row.brand) for row in rows]
 
+
+
+# --- Recovering an account whose number is lost ----------------------------------------------------
+
+@dataclass(frozen=True)
+class RecoveryStatus:
+    """What anyone holding the reference may learn: no name, number or NIK."""
+
+    reference: str
+    status: str
+    created_at: dt.datetime
+    expected_by: dt.date
+    decided_at: Optional[dt.datetime]
+    new_phone_masked: str
+    existing: bool = False   # an earlier pending request of the same account, answered again
+
+
+def _recovery_subjects(key: bytes, nik: str, requesters: Sequence[str]) -> List[str]:
+    """Who a failed check counts against: the NIK (whoever asks) and each requester."""
+    named = sorted({r[:200] for r in requesters if isinstance(r, str) and r})[:4] or ["unnamed"]
+    return [keyed_hash(key, "recovery-nik", nik)] + [keyed_hash(key, "recovery-requester", r) for r in named]
+
+
+def check_recovery_facts(session: Session, key: bytes, nik: str, birth_date: dt.date, name: str,
+                         requesters: Sequence[str], now: dt.datetime) -> str:
+    """Full NIK, birth date and the name on the certificate, checked together: a short-lived ticket for
+    the next steps when they match one account; one identical refusal for any mismatch, counted per NIK
+    and per requester (5 a day)."""
+    nik = _nik(nik)
+    subjects = _recovery_subjects(key, nik, requesters)
+    since = now - domain.RECOVERY_WINDOW
+    session.execute(delete(RecoveryFailure).where(RecoveryFailure.failed_at < since))
+    left = domain.RECOVERY_FAILURES_PER_DAY
+    for subject in subjects:
+        failures = session.execute(select(RecoveryFailure.failed_at).where(
+            RecoveryFailure.subject_key == subject, RecoveryFailure.failed_at > since)).scalars().all()
+        left = min(left, domain.ensure_recovery_allowed(failures, now))
+    person = session.execute(select(Person).where(Person.nik == nik)).scalars().first()
+    # The name is compared even for an unknown NIK, so the answer takes the same work either way.
+    matched = domain.facts_match(person.birth_date if person else dt.date.min, person.name if person else "",
+                                 birth_date, name)
+    if person is None or not matched:
+        for subject in subjects:
+            session.add(RecoveryFailure(subject_key=subject, failed_at=now))
+        session.commit()
+        log.info("recovery facts did not match", extra={"event": "recovery_mismatch"})
+        raise domain.RecoveryFactsMismatch(attempts_left=left - 1)
+    session.commit()
+    ttl = int(domain.RECOVERY_TICKET_TTL.total_seconds())
+    return sign(key, domain.recovery_ticket_claims(person.id), expires_in=ttl, now=_epoch(now))
+
+
+def _recovering_person(session: Session, key: bytes, ticket: Optional[str], now: dt.datetime) -> Person:
+    try:
+        person_id = domain.read_recovery_ticket_claims(verify(key, ticket or "", now=_epoch(now)))
+    except InvalidSignature:
+        raise domain.RecoveryTicketInvalid() from None
+    person = session.get(Person, person_id)
+    if person is None:
+        raise domain.RecoveryTicketInvalid()
+    return person
+
+
+def _recovery_status(row: RecoveryRequest, existing: bool = False) -> RecoveryStatus:
+    return RecoveryStatus(row.reference, row.status, row.created_at, row.expected_by, row.decided_at,
+                          mask_phone(row.new_phone), existing)
+
+
+def _pending_recovery(session: Session, person_id: int) -> Optional[RecoveryRequest]:
+    return session.execute(select(RecoveryRequest).where(RecoveryRequest.person_id == person_id,
+                                                         RecoveryRequest.status == "pending")).scalars().first()
+
+
+def open_recovery(session: Session, gateway: SmsGateway, key: bytes, ticket: Optional[str], new_phone: str,
+                  code: str, request_id: str, channel: str, now: dt.datetime) -> RecoveryStatus:
+    """Queues the move of an account to a number proven by a code sent there, for an officer to decide;
+    nothing changes until then. Idempotent by `request_id`; an account has at most one pending request
+    (asking again answers with it). The registered number is told at once, so its holder can object."""
+    person = _recovering_person(session, key, ticket, now)
+    previous = session.execute(select(RecoveryRequest).where(RecoveryRequest.request_id == request_id)).scalars().first()
+    if previous is not None:
+        if previous.person_id != person.id:
+            raise domain.RequestIdConflict()
+        return _recovery_status(previous)
+    pending = _pending_recovery(session, person.id)
+    if pending is not None:
+        return _recovery_status(pending, existing=True)
+    phone = _phone(new_phone)
+    domain.ensure_phone_changes(person.phone, phone)
+    key_of_phone = domain.phone_key(key, phone)
+    _check_code(session, key, key_of_phone, _latest_challenge(session, key_of_phone, "recovery"), code, person.id, now)
+    if _phone_taken(session, phone, person.id):
+        raise domain.PhoneInUse()
+    local_day = now.replace(tzinfo=dt.timezone.utc).astimezone(WIB).date()
+    row = RecoveryRequest(reference=domain.new_recovery_reference(), person_id=person.id, new_phone=phone,
+                          status="pending", channel=channel, request_id=request_id, created_at=now,
+                          expected_by=domain.add_working_days(local_day, domain.RECOVERY_REVIEW_WORKING_DAYS))
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent twin (same request id, or a second pending request of the account) won the race.
+        session.rollback()
+        winner = _pending_recovery(session, person.id)
+        if winner is None:
+            raise
+        return _recovery_status(winner, existing=winner.request_id != request_id)
+    log.info("recovery %s opened via %s", row.reference, channel, extra={"event": "recovery_opened"})
+    try:
+        gateway.send(person.phone, _RECOVERY_OPENED_SMS.format(phone=mask_phone(phone), reference=row.reference,
+                                                               expected=domain.format_date_id(row.expected_by)))
+    except domain.SmsUnavailable:
+        log.warning("recovery notice not delivered", extra={"event": "recovery_notice_failed"})
+    return _recovery_status(row)
+
+
+def recovery_status(session: Session, reference: str) -> RecoveryStatus:
+    row = session.execute(select(RecoveryRequest).where(
+        RecoveryRequest.reference == (reference or "").strip().upper())).scalars().first()
+    if row is None:
+        raise domain.RecoveryNotFound()
+    return _recovery_status(row)
+
+
+def decide_recovery(session: Session, gateway: SmsGateway, reference: str, decision: str, officer: str,
+                    now: dt.datetime) -> RecoveryStatus:
+    """An officer's decision: approval moves the account (audited, every verification of it ended, both
+    numbers told); rejection only closes the request. Deciding the same way again changes nothing."""
+    status = domain.recovery_decision(decision)
+    row = session.execute(select(RecoveryRequest).where(RecoveryRequest.reference == reference)).scalars().first()
+    if row is None:
+        raise domain.RecoveryNotFound()
+    if row.status != "pending":
+        if row.status != status:
+            raise domain.RecoveryAlreadyDecided(row.status)
+        return _recovery_status(row)
+    person = row.person
+    notices = []
+    if status == "approved":
+        if _phone_taken(session, row.new_phone, person.id):
+            raise domain.PhoneInUse()
+        old_phone = person.phone
+        session.add(AuditEntry(person_id=person.id, field="phone", old_masked=mask_phone(old_phone),
+                               new_masked=mask_phone(row.new_phone), at=now, channel="recovery",
+                               request_id=f"recovery:{row.reference}"))
+        person.phone = row.new_phone
+        for verification in session.execute(select(VerificationSession).where(
+                VerificationSession.person_id == person.id, VerificationSession.revoked.is_(False))).scalars():
+            verification.revoked = True
+        notices = [(row.new_phone, _RECOVERY_APPROVED_SMS.format(reference=row.reference)),
+                   (old_phone, _PHONE_CHANGED_SMS.format(phone=mask_phone(row.new_phone), when=_wib_text(now)))]
+    else:
+        notices = [(row.new_phone, _RECOVERY_REJECTED_SMS.format(reference=row.reference))]
+    row.status, row.decided_at, row.decided_by = status, now, officer[:100]
+    session.commit()
+    log.info("recovery %s %s", row.reference, status, extra={"event": "recovery_decided"})
+    for phone, text in notices:
+        try:
+            gateway.send(phone, text)
+        except domain.SmsUnavailable:
+            log.warning("recovery decision notice not delivered", extra={"event": "recovery_notice_failed"})
+    return _recovery_status(row)
+
+
+def _wib_text(now: dt.datetime) -> str:
+    local = now.replace(tzinfo=dt.timezone.utc).astimezone(WIB)
+    return f"{domain.format_date_id(local.date())} pukul {local:%H.%M}"

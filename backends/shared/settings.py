@@ -26,6 +26,8 @@ class ServiceSettings:
     sms_gateway: str = "outbox"
     sms_gateway_url: str = ""
     sms_gateway_token: str = ""
+    # The key of the officers' tools (e.g. deciding account recoveries), never given to the assistant.
+    officer_api_key: str = ""
 
     @property
     def development(self) -> bool:
@@ -60,11 +62,13 @@ def load_settings(service: str) -> ServiceSettings:
         sms_gateway=_env("SMS_GATEWAY", "outbox"),
         sms_gateway_url=_env("SMS_GATEWAY_URL", ""),
         sms_gateway_token=_env("SMS_GATEWAY_TOKEN", ""),
+        officer_api_key=_env(f"{prefix}_OFFICER_API_KEY", f"dev-{service}-officer-key"),
     )
     if not settings.development:
         insecure = [
             name
-            for name, value in (("API_KEY", settings.api_key), ("SIGNING_KEY", settings.signing_key.decode()))
+            for name, value in (("API_KEY", settings.api_key), ("SIGNING_KEY", settings.signing_key.decode()),
+                                *((("OFFICER_API_KEY", settings.officer_api_key),) if service == "certificate" else ()))
             if value.startswith("dev-")
         ]
         if insecure:

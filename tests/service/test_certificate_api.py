@@ -28,6 +28,7 @@ from backends.shared.identity import normalize_phone, parse_nik
 from backends.shared.settings import ServiceSettings
 
 API_KEY = "test-certificate-key"
+OFFICER_KEY = "test-certificate-officer-key"
 SIGNING_KEY = b"test-certificate-signing-key"
 PUBLIC_URL = "http://certificate.test"
 THREE_DOSES, TWO_DOSES, ONE_DOSE_NO_CERTIFICATE, NO_DOSES = DEMO_PERSONS
@@ -42,7 +43,8 @@ def certificate(database_url, serve_app):
     with sessions() as session:
         seed(session, today_wib(), random.Random(7), count=20)
     settings = ServiceSettings(service="certificate", database_url=database_url, api_key=API_KEY,
-                               signing_key=SIGNING_KEY, public_url=PUBLIC_URL, environment="development")
+                               signing_key=SIGNING_KEY, public_url=PUBLIC_URL, environment="development",
+                               officer_api_key=OFFICER_KEY)
     app = create_app(settings)
     base_url = serve_app(app)
     http = requests.Session()
@@ -89,7 +91,7 @@ def test_every_v1_call_needs_the_api_key(certificate):
                      requests.get(f"{base_url}/v1/me", headers={"X-API-Key": "wrong"}),
                      requests.get(f"{base_url}/v1/certificates/verify", params={"payload": "x.y"})):
         assert response.status_code == 401
-        assert _error(response) == {"code": "unauthorized", "message": "Akses ditolak: kunci API tidak valid."}
+        assert _error(response)["code"] == "unauthorized" and "message" not in _error(response)
 
 
 def test_health_and_openapi_are_served(certificate):
@@ -110,7 +112,7 @@ def test_me_needs_a_verified_session(certificate):
     assert missing.status_code == 401 and _error(missing)["code"] == "session_required"
     forged = http.get(f"{base_url}/v1/me", headers={"X-Session-Token": "not-a-token"})
     assert forged.status_code == 401 and _error(forged)["code"] == "session_invalid"
-    assert "Anda" in _error(forged)["message"]
+    assert "message" not in _error(forged) and _error(forged)["detail"].isascii()
 
 
 # --- OTP login ------------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ def test_otp_request_answers_the_same_for_unknown_numbers(certificate):
     unknown = http.post(f"{base_url}/v1/otp/request", json={"phone": UNREGISTERED_PHONE})
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
-    assert "kode OTP" in known.json()["message"]
+    assert known.json() == {"expires_in_seconds": 300}
 
     messages = _outbox(base_url, http, THREE_DOSES.phone)
     assert len(messages) == 1 and messages[0]["phone"] == THREE_DOSES.phone
@@ -137,12 +139,12 @@ def test_otp_request_answers_the_same_for_unknown_numbers(certificate):
                 digits in row.phone_key for digits in (THREE_DOSES.phone[3:], UNREGISTERED_PHONE[3:]))
 
 
-def test_invalid_phone_is_refused_in_indonesian(certificate):
+def test_invalid_phone_is_refused_with_the_rule_s_code(certificate):
     base_url, http, _, _ = certificate
     response = http.post(f"{base_url}/v1/otp/request", json={"phone": "12345"})
     assert response.status_code == 422
     assert _error(response)["code"].startswith("phone_")
-    assert "Nomor HP" in _error(response)["message"] or "nomor HP" in _error(response)["message"]
+    assert "message" not in _error(response)
 
 
 def test_login_with_the_code_from_the_sms(certificate):
@@ -163,7 +165,7 @@ def test_a_wrong_code_is_refused_and_the_right_one_still_works(certificate):
     wrong = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone,
                                                          "code": f"{(int(code) + 1) % 1_000_000:06d}"})
     assert wrong.status_code == 401
-    assert _error(wrong)["code"] == "otp_wrong" and "4 kali lagi" in _error(wrong)["message"]
+    assert _error(wrong)["code"] == "otp_wrong" and _error(wrong)["data"] == {"remaining": 4}
     right = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone, "code": code})
     assert right.status_code == 200
     reused = http.post(f"{base_url}/v1/otp/verify", json={"phone": TWO_DOSES.phone, "code": code})
@@ -183,8 +185,8 @@ def test_the_fourth_code_within_an_hour_is_refused(certificate):
         assert http.post(f"{base_url}/v1/otp/request", json={"phone": NO_DOSES.phone}).status_code == 202
     fourth = http.post(f"{base_url}/v1/otp/request", json={"phone": NO_DOSES.phone})
     assert fourth.status_code == 429
-    assert re.fullmatch(r"Anda sudah meminta 3 kode dalam 1 jam terakhir\. Silakan coba lagi dalam \d+ menit\.",
-                        _error(fourth)["message"])
+    assert _error(fourth)["code"] == "otp_rate_limited"
+    assert _error(fourth)["data"]["reason"] == "own" and 1 <= _error(fourth)["data"]["retry_after_minutes"] <= 60
     assert len(_outbox(base_url, http, NO_DOSES.phone)) == 3
 
 
@@ -227,7 +229,7 @@ def test_links_for_missing_doses_and_certificates_explain_why(certificate):
     headers = _login(base_url, http, ONE_DOSE_NO_CERTIFICATE.phone)
     not_issued = http.post(f"{base_url}/v1/me/certificates/1/link", headers=headers)
     assert not_issued.status_code == 404 and _error(not_issued)["code"] == "certificate_not_issued"
-    assert "belum terbit" in _error(not_issued)["message"]
+    assert _error(not_issued)["data"] == {"dose": 1, "dose_label": "Dosis 1"}
     no_dose = http.post(f"{base_url}/v1/me/certificates/2/link", headers=headers)
     assert no_dose.status_code == 404 and _error(no_dose)["code"] == "dose_not_found"
     assert http.post(f"{base_url}/v1/me/certificates/4/link", headers=headers).status_code == 422
@@ -251,7 +253,7 @@ def test_the_qr_payload_verifies_and_a_tampered_one_does_not(certificate):
     for forged in (f"{forged_body}.{signature}", f"{body}.{signature[::-1]}", "garbage"):
         answer = http.get(f"{base_url}/v1/certificates/verify", params={"payload": forged})
         assert answer.status_code == 200 and answer.json()["valid"] is False
-        assert "tidak valid" in answer.json()["message"]
+        assert answer.json()["reason"] == "certificate_invalid"
 
 
 # --- Profile changes ------------------------------------------------------------------------------
@@ -387,7 +389,7 @@ def test_a_stranger_asking_for_codes_cannot_lock_the_owner_out(certificate):
     for _ in range(3):
         assert _ask(base_url, http, THREE_DOSES.phone, stranger).status_code == 202
     refused = _ask(base_url, http, THREE_DOSES.phone, stranger)
-    assert refused.status_code == 429 and "Anda sudah meminta 3 kode" in _error(refused)["message"]
+    assert refused.status_code == 429 and _error(refused)["data"]["reason"] == "own"
     assert _ask(base_url, http, THREE_DOSES.phone, owner).status_code == 202      # the owner still gets one
     code = _latest_code(base_url, http, THREE_DOSES.phone)
     assert http.post(f"{base_url}/v1/otp/verify", json={"phone": THREE_DOSES.phone, "code": code}).status_code == 200
@@ -454,7 +456,7 @@ def test_a_nik_correction_is_escalated_once_per_request(certificate):
     first = http.post(f"{base_url}/v1/me/escalations", json=body, headers=headers)
     assert first.status_code == 201
     assert re.fullmatch(r"ESK-[A-Z2-9]{8}", first.json()["reference"])
-    assert first.json()["reference"] in first.json()["message"]
+    assert first.json()["working_days"] == 3
     again = http.post(f"{base_url}/v1/me/escalations", json=body, headers=headers)
     assert again.json()["reference"] == first.json()["reference"]
 
@@ -466,6 +468,7 @@ def test_dev_outbox_does_not_exist_in_production(database_url, serve_app, monkey
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("CERTIFICATE_API_KEY", "prod-api-key")
     monkeypatch.setenv("CERTIFICATE_SIGNING_KEY", "prod-signing-key")
+    monkeypatch.setenv("CERTIFICATE_OFFICER_API_KEY", "prod-officer-key")
     monkeypatch.setenv("CERTIFICATE_DATABASE_URL", database_url)
     app = create_app()
     assert not app.state.settings.development
@@ -547,3 +550,185 @@ def test_a_name_preview_validates_without_changing_anything(certificate):
     same = http.post(f"{base_url}/v1/me/name/preview", json={"name": "Agus Setiawan"}, headers=headers)
     assert same.status_code == 422 and _error(same)["code"] == "name_unchanged"
     assert http.post(f"{base_url}/v1/me/name/preview", json={"name": "Agus Setiawan Putra"}).status_code == 401
+
+
+# --- Recovering an account whose number is lost ---------------------------------------------------
+
+NEW_PHONE = "+6285799990001"
+
+
+def _facts(person, **changes) -> dict:
+    facts = {"nik": person.nik, "birth_date": parse_nik(person.nik).birth_date.isoformat(), "name": person.name,
+             "requesters": ["conversation:rest:lost-1"]}
+    return {**facts, **changes}
+
+
+def _recovery_ticket(base_url, http, person, **changes) -> str:
+    checked = http.post(f"{base_url}/v1/recovery/check", json=_facts(person, **changes))
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["expires_in_seconds"] == 900
+    return checked.json()["ticket"]
+
+
+def _open_recovery(base_url, http, person, phone=NEW_PHONE, request_id="rec-1"):
+    ticket = _recovery_ticket(base_url, http, person)
+    sent = http.post(f"{base_url}/v1/otp/request", json={"phone": phone, "purpose": "recovery",
+                                                         "recovery_ticket": ticket})
+    assert sent.status_code == 202, sent.text
+    code = _latest_code(base_url, http, phone)
+    return http.post(f"{base_url}/v1/recovery/requests", json={
+        "ticket": ticket, "phone": phone, "code": code, "request_id": request_id, "channel": "whatsapp"})
+
+
+@pytest.mark.parametrize("changes", [
+    {"birth_date": "1990-08-06"},                  # a day off
+    {"name": "Rina Wulandar"},                      # one letter short
+    {"name": "Wulandari"},                          # part of the name
+    {"nik": "3174054508900004"},                    # a NIK nobody has
+])
+def test_any_mismatch_of_the_facts_gets_one_identical_refusal(certificate, changes):
+    base_url, http, _, _ = certificate
+    refused = http.post(f"{base_url}/v1/recovery/check", json=_facts(THREE_DOSES, **changes))
+    assert refused.status_code == 422
+    assert _error(refused) == {"code": "recovery_facts_mismatch", "detail": "The facts do not match an account.",
+                               "data": {"attempts_left": 4}}
+
+
+def test_the_facts_match_however_the_name_is_cased_and_the_nik_spaced(certificate):
+    base_url, http, _, _ = certificate
+    assert _recovery_ticket(base_url, http, THREE_DOSES, name="  RINA   wulandari ",
+                            nik="3174 0545 0890 0003")
+
+
+def test_five_failed_checks_a_day_per_nik_stop_even_the_right_facts(certificate):
+    base_url, http, _, _ = certificate
+    for attempt in range(5):   # five different requesters, one NIK: a guesser's many conversations
+        wrong = _facts(TWO_DOSES, name=f"Agus Salah {attempt}", requesters=[f"conversation:rest:guess-{attempt}"])
+        assert http.post(f"{base_url}/v1/recovery/check", json=wrong).status_code == 422
+    right = http.post(f"{base_url}/v1/recovery/check", json=_facts(TWO_DOSES, requesters=["conversation:rest:own"]))
+    assert right.status_code == 429 and _error(right)["code"] == "recovery_throttled"
+    assert 23 <= _error(right)["data"]["retry_after_hours"] <= 24
+    # Another person's NIK from a fresh requester is not affected.
+    assert _recovery_ticket(base_url, http, THREE_DOSES)
+
+
+def test_a_requester_gets_five_failed_checks_a_day_across_niks(certificate):
+    base_url, http, _, _ = certificate
+    niks = [p.nik for p in DEMO_PERSONS] + ["3174054508900004"]
+    for nik in niks:
+        assert http.post(f"{base_url}/v1/recovery/check",
+                         json=_facts(THREE_DOSES, nik=nik, name="Bukan Siapa Siapa")).status_code == 422
+    sixth = http.post(f"{base_url}/v1/recovery/check", json=_facts(NO_DOSES, name="Bukan Siapa Siapa"))
+    assert sixth.status_code == 429
+
+
+def test_a_recovery_is_queued_never_applied_and_the_old_number_is_told(certificate):
+    base_url, http, sessions, _ = certificate
+    opened = _open_recovery(base_url, http, THREE_DOSES)
+    assert opened.status_code == 201, opened.text
+    body = opened.json()
+    assert re.fullmatch(r"REC-[A-HJ-NP-Z2-9]{8}", body["reference"])
+    assert body["status"] == "pending" and body["existing"] is False
+    assert body["new_phone_masked"] != NEW_PHONE and body["new_phone_masked"].endswith("001")
+    assert dt.date.fromisoformat(body["expected_by"]) > today_wib()
+    with sessions() as session:   # nothing changed: the account still has its number
+        assert session.execute(select(Person.phone).where(Person.nik == THREE_DOSES.nik)).scalar_one() == \
+            THREE_DOSES.phone
+    notice = _outbox(base_url, http, THREE_DOSES.phone)[-1]["text"]
+    assert body["reference"] in notice and "119" in notice and NEW_PHONE not in notice
+    status = http.get(f"{base_url}/v1/recovery/requests/{body['reference']}")
+    assert status.status_code == 200 and status.json()["status"] == "pending"
+    assert set(status.json()) == {"reference", "status", "created_at", "expected_by", "decided_at", "existing"}
+
+
+def test_asking_again_answers_with_the_pending_request(certificate):
+    base_url, http, sessions, _ = certificate
+    first = _open_recovery(base_url, http, TWO_DOSES).json()
+    replayed = _open_recovery(base_url, http, TWO_DOSES).json()   # the same request id: the same request
+    assert replayed["reference"] == first["reference"] and replayed["existing"] is False
+    again = _open_recovery(base_url, http, TWO_DOSES, phone="+6285799990002", request_id="rec-2").json()
+    assert again["reference"] == first["reference"] and again["existing"] is True
+    with sessions() as session:
+        from backends.certificate.orm import RecoveryRequest
+        assert session.execute(select(func.count()).select_from(RecoveryRequest)).scalar_one() == 1
+
+
+def test_a_wrong_code_or_a_stale_ticket_opens_nothing(certificate):
+    base_url, http, _, _ = certificate
+    ticket = _recovery_ticket(base_url, http, NO_DOSES)
+    http.post(f"{base_url}/v1/otp/request", json={"phone": NEW_PHONE, "purpose": "recovery", "recovery_ticket": ticket})
+    code = _latest_code(base_url, http, NEW_PHONE)
+    wrong = http.post(f"{base_url}/v1/recovery/requests", json={
+        "ticket": ticket, "phone": NEW_PHONE, "code": f"{(int(code) + 1) % 1_000_000:06d}", "request_id": "r",
+        "channel": "rest"})
+    assert wrong.status_code == 401 and _error(wrong)["code"] == "otp_wrong"
+    forged = http.post(f"{base_url}/v1/otp/request", json={"phone": NEW_PHONE, "purpose": "recovery",
+                                                           "recovery_ticket": ticket[:-2] + "xx"})
+    assert forged.status_code == 401 and _error(forged)["code"] == "recovery_ticket_invalid"
+    # A login token is not a recovery ticket either.
+    download = http.post(f"{base_url}/v1/otp/request", json={"phone": NEW_PHONE, "purpose": "recovery"})
+    assert download.status_code == 401 and _error(download)["code"] == "recovery_ticket_invalid"
+
+
+def test_a_number_of_another_account_gets_no_code_and_opens_nothing(certificate):
+    base_url, http, _, _ = certificate
+    ticket = _recovery_ticket(base_url, http, NO_DOSES)
+    before = len(_outbox(base_url, http, TWO_DOSES.phone))
+    sent = http.post(f"{base_url}/v1/otp/request", json={"phone": TWO_DOSES.phone, "purpose": "recovery",
+                                                         "recovery_ticket": ticket})
+    assert sent.status_code == 202   # the same answer as for any number
+    assert len(_outbox(base_url, http, TWO_DOSES.phone)) == before
+    guessed = http.post(f"{base_url}/v1/recovery/requests", json={
+        "ticket": ticket, "phone": TWO_DOSES.phone, "code": "123456", "request_id": "r", "channel": "rest"})
+    assert guessed.status_code == 401 and _error(guessed)["code"] == "otp_wrong"
+
+
+def test_only_an_officer_decides_and_approval_moves_the_account(certificate):
+    base_url, http, sessions, _ = certificate
+    old_session = _login(base_url, http, THREE_DOSES.phone)
+    reference = _open_recovery(base_url, http, THREE_DOSES).json()["reference"]
+    decision = {"decision": "approve", "officer": "petugas-17"}
+    url = f"{base_url}/v1/officer/recovery/requests/{reference}/decision"
+    assert http.post(url, json=decision).status_code == 401          # the assistant's key cannot decide
+    approved = requests.post(url, json=decision, headers={"X-API-Key": OFFICER_KEY})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    with sessions() as session:
+        assert session.execute(select(Person.phone).where(Person.nik == THREE_DOSES.nik)).scalar_one() == NEW_PHONE
+    assert http.get(f"{base_url}/v1/me", headers=old_session).status_code == 401   # old verifications end
+    assert reference in _outbox(base_url, http, NEW_PHONE)[-1]["text"]
+    assert "diganti" in _outbox(base_url, http, THREE_DOSES.phone)[-1]["text"]
+    assert _login(base_url, http, NEW_PHONE)                                     # the new number logs in
+    again = requests.post(url, json=decision, headers={"X-API-Key": OFFICER_KEY})
+    assert again.status_code == 200                                              # idempotent
+    reject = requests.post(url, json={"decision": "reject", "officer": "x"}, headers={"X-API-Key": OFFICER_KEY})
+    assert reject.status_code == 409 and _error(reject)["code"] == "recovery_already_decided"
+    assert http.get(f"{base_url}/v1/recovery/requests/{reference}").json()["status"] == "approved"
+
+
+def test_a_rejected_request_changes_nothing_and_an_unknown_reference_is_not_found(certificate):
+    base_url, http, sessions, _ = certificate
+    reference = _open_recovery(base_url, http, ONE_DOSE_NO_CERTIFICATE).json()["reference"]
+    url = f"{base_url}/v1/officer/recovery/requests/{reference}/decision"
+    rejected = requests.post(url, json={"decision": "reject", "officer": "petugas-3"},
+                             headers={"X-API-Key": OFFICER_KEY})
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    with sessions() as session:
+        assert session.execute(select(Person.phone).where(Person.nik == ONE_DOSE_NO_CERTIFICATE.nik)
+                               ).scalar_one() == ONE_DOSE_NO_CERTIFICATE.phone
+    missing = http.get(f"{base_url}/v1/recovery/requests/REC-ZZZZZZZZ")
+    assert missing.status_code == 404 and _error(missing)["code"] == "recovery_not_found"
+
+
+def test_no_recovery_row_keeps_the_facts_typed(certificate):
+    base_url, http, sessions, _ = certificate
+    for attempt in range(3):
+        http.post(f"{base_url}/v1/recovery/check", json=_facts(TWO_DOSES, name=f"Salah {attempt}"))
+    _open_recovery(base_url, http, THREE_DOSES)
+    with sessions() as session:
+        from backends.certificate.orm import RecoveryFailure, RecoveryRequest
+        failures = session.execute(select(RecoveryFailure)).scalars().all()
+        assert len(failures) == 3 * 2   # per NIK and per requester, as keyed hashes
+        for row in failures:
+            assert TWO_DOSES.nik not in row.subject_key and len(row.subject_key) == 64
+        request = session.execute(select(RecoveryRequest)).scalars().one()
+        assert request.new_phone == NEW_PHONE   # what an approval applies, like the account's own number

@@ -1,4 +1,4 @@
-"""Every code the registration and notification services can answer with has the bot's words for it
+"""Every code the registration, certificate and notification services can answer with has the bot's words for it
 in the domain (domain/backend_errors.yml), and the backends send codes and data, not words."""
 from __future__ import annotations
 
@@ -10,18 +10,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-import backends.notifications.domain  # noqa: F401 - defines DomainError subclasses
+import backends.certificate.domain  # noqa: F401 - defines DomainError subclasses
+import backends.certificate.services  # noqa: F401
+import backends.notifications.domain  # noqa: F401
 import backends.notifications.services  # noqa: F401
 import backends.registration.domain  # noqa: F401
 import backends.registration.services  # noqa: F401
 from actions.backend_calls import GENERIC_ERROR_RESPONSE, domain_response_names, error_response
+from backends.certificate import domain as certificate
 from backends.registration import domain as registration
 from backends.shared import identity
 from backends.shared.errors import DomainError
 from backends.shared.web import GENERIC_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registration", "notifications")
+SERVICES = ("registration", "certificate", "notifications")
 
 
 def _subclasses(cls):
@@ -48,7 +51,8 @@ def _string_args(paths, function: str, position: int):
 def service_codes(service: str) -> set:
     """The codes one service may answer with: its domain errors, its ApiErrors, and the conventions
     every service shares (the identity rules' reasons, the API's generic codes)."""
-    codes = {c.code for c in domain_error_classes(service)}
+    # A service's base class (CertificateError) is never raised itself: only the errors it groups count.
+    codes = {c.code for c in domain_error_classes(service) if not c.__subclasses__()}
     codes |= set(_string_args(sorted((ROOT / "backends" / service).glob("*.py")), "ApiError", 1))
     codes |= set(_string_args([ROOT / "backends/shared/identity.py"], "InvalidIdentity", 0))
     return codes | set(GENERIC_CODES)
@@ -77,7 +81,7 @@ def test_no_error_response_is_left_for_a_code_nobody_sends():
     shared = set.union(*codes.values())
     stale = []
     for name in domain_response_names():
-        match = re.fullmatch(r"utter_(registration|notifications|backend)_error_(\w+)", name)
+        match = re.fullmatch(r"utter_(registration|certificate|notifications|backend)_error_(\w+)", name)
         if match is None:
             continue
         known = shared if match[1] == "backend" else codes[match[1]]
@@ -113,6 +117,16 @@ RAISED = [
     ("registration", lambda: _raised(identity.parse_nik, "31710553069000")),
     ("registration", lambda: _raised(identity.normalize_name, "r")),
     ("registration", lambda: registration.AlreadyBooked(7)),
+    ("certificate", lambda: _raised(certificate.ensure_otp_request_allowed, [NOW] * 3, NOW)),
+    ("certificate", lambda: _raised(certificate.ensure_otp_request_allowed, [NOW] * 10, NOW, 10, False)),
+    ("certificate", lambda: _raised(certificate.ensure_verification_allowed, [NOW] * 4, NOW)),
+    ("certificate", lambda: _raised(certificate.ensure_verification_allowed, [NOW] * 9, NOW)),
+    ("certificate", lambda: _raised(certificate.check_otp, certificate.OtpChallengeState(
+        "s", "h", NOW + dt.timedelta(minutes=5)), b"k", "000000", NOW)),
+    ("certificate", lambda: _raised(certificate.ensure_recovery_allowed, [NOW] * 5, NOW)),
+    ("certificate", lambda: certificate.RecoveryFactsMismatch(3)),
+    ("certificate", lambda: certificate.DoseNotRecorded(3)),
+    ("certificate", lambda: certificate.CertificateNotIssued(1)),
     ("notifications", lambda: _raised(backends.notifications.domain.template, "nope")),
     ("notifications", lambda: _raised(backends.notifications.domain.choose_cohort, "second_dose_due",
                                       dt.date(2026, 12, 4), None, 999)),

@@ -52,9 +52,8 @@ def test_every_slot_an_action_seals_is_declared_sealed_and_not_safe():
 
 def test_every_declared_slot_exists_in_the_domain():
     slots = set(domain()["slots"])
-    reserved_for_recovery = {name for name in SEALED_SLOTS if name.startswith("recovery_")}
     assert set(SAFE_SLOTS) - {"requested_slot"} <= slots  # requested_slot: Rasa's own
-    assert SEALED_SLOTS - reserved_for_recovery <= slots
+    assert SEALED_SLOTS <= slots
 
 
 def test_every_form_ignores_the_same_interruptions():

@@ -442,7 +442,8 @@ def ensure_phone_changes(old: str, new: str) -> None:
 # Facts a stranger does not have (full NIK, birth date, the name on the certificate) and a code to the
 # new number open a request; an officer decides it. Nothing is applied on facts alone.
 
-RECOVERY_FAILURES_PER_DAY = 5        # per requester, and per NIK whoever asks
+RECOVERY_FAILURES_PER_DAY = 5        # per NIK whoever asks, and per conversation
+RECOVERY_FAILURES_PER_CLIENT = 50    # per client address (many people share one behind a carrier's NAT)
 RECOVERY_WINDOW = dt.timedelta(hours=24)
 RECOVERY_TICKET_TTL = dt.timedelta(minutes=15)
 RECOVERY_REVIEW_WORKING_DAYS = 3
@@ -463,13 +464,14 @@ def facts_match(registered_birth_date: dt.date, registered_name: str, birth_date
     return same_date and same_name
 
 
-def ensure_recovery_allowed(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> int:
+def ensure_recovery_allowed(recent_failures: Iterable[dt.datetime], now: dt.datetime,
+                            limit: int = RECOVERY_FAILURES_PER_DAY) -> int:
     """Raises RecoveryThrottled at the daily limit; returns how many failures are still allowed."""
     in_window = sorted(t for t in recent_failures if now - t < RECOVERY_WINDOW)
-    if len(in_window) >= RECOVERY_FAILURES_PER_DAY:
-        frees_at = in_window[-RECOVERY_FAILURES_PER_DAY] + RECOVERY_WINDOW
+    if len(in_window) >= limit:
+        frees_at = in_window[-limit] + RECOVERY_WINDOW
         raise RecoveryThrottled(max(1, math.ceil((frees_at - now).total_seconds() / 60)))
-    return RECOVERY_FAILURES_PER_DAY - len(in_window)
+    return limit - len(in_window)
 
 
 def recovery_ticket_claims(person_id: int) -> Dict[str, Any]:

@@ -528,10 +528,14 @@ class RecoveryStatus:
     existing: bool = False   # an earlier pending request of the same account, answered again
 
 
-def _recovery_subjects(key: bytes, nik: str, requesters: Sequence[str]) -> List[str]:
-    """Who a failed check counts against: the NIK (whoever asks) and each requester."""
+def _recovery_subjects(key: bytes, nik: str, requesters: Sequence[str]) -> List[Tuple[str, int]]:
+    """Who a failed check counts against, each with its daily limit: the NIK (whoever asks), the
+    conversation, and a client address ("client:…", shared by many behind a carrier's NAT)."""
     named = sorted({r[:200] for r in requesters if isinstance(r, str) and r})[:4] or ["unnamed"]
-    return [keyed_hash(key, "recovery-nik", nik)] + [keyed_hash(key, "recovery-requester", r) for r in named]
+    return [(keyed_hash(key, "recovery-nik", nik), domain.RECOVERY_FAILURES_PER_DAY)] + [
+        (keyed_hash(key, "recovery-requester", r),
+         domain.RECOVERY_FAILURES_PER_CLIENT if r.startswith("client:") else domain.RECOVERY_FAILURES_PER_DAY)
+        for r in named]
 
 
 def check_recovery_facts(session: Session, key: bytes, nik: str, birth_date: dt.date, name: str,
@@ -544,16 +548,16 @@ def check_recovery_facts(session: Session, key: bytes, nik: str, birth_date: dt.
     since = now - domain.RECOVERY_WINDOW
     session.execute(delete(RecoveryFailure).where(RecoveryFailure.failed_at < since))
     left = domain.RECOVERY_FAILURES_PER_DAY
-    for subject in subjects:
+    for subject, limit in subjects:
         failures = session.execute(select(RecoveryFailure.failed_at).where(
             RecoveryFailure.subject_key == subject, RecoveryFailure.failed_at > since)).scalars().all()
-        left = min(left, domain.ensure_recovery_allowed(failures, now))
+        left = min(left, domain.ensure_recovery_allowed(failures, now, limit))
     person = session.execute(select(Person).where(Person.nik == nik)).scalars().first()
     # The name is compared even for an unknown NIK, so the answer takes the same work either way.
     matched = domain.facts_match(person.birth_date if person else dt.date.min, person.name if person else "",
                                  birth_date, name)
     if person is None or not matched:
-        for subject in subjects:
+        for subject, _ in subjects:
             session.add(RecoveryFailure(subject_key=subject, failed_at=now))
         session.commit()
         log.info("recovery facts did not match", extra={"event": "recovery_mismatch"})

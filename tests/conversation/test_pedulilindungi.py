@@ -186,9 +186,10 @@ LOST_NUMBER = ["saya lupa no hp yg didaftarkan", "nomor hp yang terdaftar hilang
                "HP SAYA KECURIAN JADI NOMORNYA GAK BISA DIPAKE"]
 
 
-def test_a_lost_registered_number_gets_the_official_way_at_the_phone_and_the_code_questions(assistant):
+def test_a_lost_registered_number_is_offered_the_recovery_at_the_phone_and_the_code_questions(assistant):
     # Unregistered numbers (the same replies as registered ones): the demo numbers' hourly codes are
     # left to the other tests.
+    declines, accepts = ["tidak", "gak dulu", "nggak, lanjut aja", "2"], ["ya", "iya boleh", "1"]
     for i, lost in enumerate(LOST_NUMBER):
         user, number = new_user(), f"0857 1234 56{i:02d}"
         assistant.say(user, ("unduh sertifikat", "ganti nomor hp", "cek status vaksin")[i % 3])
@@ -196,10 +197,58 @@ def test_a_lost_registered_number_gets_the_official_way_at_the_phone_and_the_cod
             assert "Jika nomor tersebut terdaftar" in texts(assistant.say(user, number))
         reply = texts(assistant.say(user, lost))
         assert "sertifikat@pedulilindungi.id" in reply and "119 ext 9" in reply, (lost, reply)
+        assert "pemindahan akun" in reply and "nomor baru sekarang?" in reply, (lost, reply)
         assert "tidak dikenali" not in reply and "tidak valid" not in reply and "6 angka" not in reply, (lost, reply)
-        # The question stays: a user who still has the number carries on.
+        if i % 3 == 2:   # yes: the recovery starts and asks the full NIK
+            started = texts(assistant.say(user, accepts[i % len(accepts)]))
+            assert "NIK lengkap" in started and "petugas" in started, started
+            assert "dibatalkan" in texts(assistant.say(user, "batal"))
+            continue
+        # no: the question stays, a user who still has the number carries on
+        assert "lanjutkan" in texts(assistant.say(user, declines[i % len(declines)]))
         if i % 2:
             carried_on = texts(assistant.say(user, "123456"))
             assert "salah" in carried_on.lower() and "Nomor HP" not in carried_on, carried_on
         else:
             assert "Jika nomor tersebut terdaftar" in texts(assistant.say(user, number))
+
+
+LOST_FROM_THE_START = ["hp saya hilang, mau ganti nomor", "nomor hp lama sy sudah mati, gimana ganti nomornya",
+                       "mau ganti no hp, yg lama udah hangus", "sertifikat mau saya download tp nomor hp saya hilang"]
+
+
+def test_a_lost_number_said_at_the_start_goes_to_the_recovery(assistant):
+    for text in LOST_FROM_THE_START:
+        user = new_user()
+        reply = texts(assistant.say(user, text))
+        assert "NIK lengkap" in reply and "verifikasi nomor HP" not in reply, (text, reply)
+        assert "dibatalkan" in texts(assistant.say(user, "batal aja"))
+
+
+def test_a_recovery_request_is_checked_queued_and_its_status_can_be_asked(assistant):
+    user, new_phone = new_user(), "0857 9999 0101"
+    assert "NIK lengkap" in texts(assistant.say(user, "hp saya hilang, mau ganti nomor"))
+    assert "16 angka" in texts(assistant.say(user, "900003"))                  # six digits are not enough
+    assert "tanggal lahir" in texts(assistant.say(user, "3174 0545 0890 0003"))
+    assert "nama lengkap" in texts(assistant.say(user, "5 agustus 1990"))
+    mismatch = texts(assistant.say(user, "rina w"))                             # not the name on the certificate
+    assert "tidak cocok" in mismatch and "NIK lengkap" in mismatch, mismatch
+    assistant.say(user, RINA_NIK)
+    assistant.say(user, "05-08-1990")
+    matched = texts(assistant.say(user, "RINA WULANDARI"))
+    assert "cocok" in matched and "nomor HP" in matched, matched
+    assert "kode OTP" in texts(assistant.say(user, new_phone))
+    opened = texts(assistant.say(user, latest_code(assistant, new_phone)))
+    reference = re.search(r"REC-[A-HJ-NP-Z2-9]{8}", opened).group(0)
+    assert "paling lambat" in opened and "9999" not in opened.replace(reference, ""), opened
+    notice = outbox(assistant, "+6281110000001")[-1]["text"]               # the registered number is told
+    assert reference in notice
+    status = texts(assistant.say(new_user(), f"cek status {reference.lower()}"))
+    assert "sedang diperiksa" in status and reference in status, status
+
+    # Once is once: asking again (another conversation, another new number) answers with the same request.
+    again, other_phone = new_user(), "0857 9999 0102"
+    for message in ("nomor hp saya yang lama hilang", RINA_NIK, "5 Agustus 1990", "Rina Wulandari", other_phone):
+        assistant.say(again, message)
+    existing = texts(assistant.say(again, latest_code(assistant, other_phone)))
+    assert reference in existing and "sudah memiliki pengajuan" in existing, existing

@@ -622,6 +622,19 @@ def test_a_requester_gets_five_failed_checks_a_day_across_niks(certificate):
     assert sixth.status_code == 429
 
 
+def test_a_shared_client_address_gets_fifty_failed_checks_a_day(certificate):
+    base_url, http, _, _ = certificate
+    for attempt in range(50):   # fifty people behind one NAT, each in their own conversation
+        wrong = _facts(THREE_DOSES, nik=f"317405450890{attempt + 10:04d}", name="Salah",
+                       requesters=[f"conversation:whatsapp:{attempt}", "client:nat-1"])
+        refused = http.post(f"{base_url}/v1/recovery/check", json=wrong)
+        assert _error(refused)["code"] == "recovery_facts_mismatch", attempt
+    blocked = http.post(f"{base_url}/v1/recovery/check",
+                        json=_facts(THREE_DOSES, requesters=["conversation:whatsapp:new", "client:nat-1"]))
+    assert blocked.status_code == 429
+    assert _recovery_ticket(base_url, http, THREE_DOSES, requesters=["conversation:whatsapp:new", "client:nat-2"])
+
+
 def test_a_recovery_is_queued_never_applied_and_the_old_number_is_told(certificate):
     base_url, http, sessions, _ = certificate
     opened = _open_recovery(base_url, http, THREE_DOSES)

@@ -126,7 +126,7 @@ SAFE_SLOTS: Dict[str, Kind] = {
     "pl_new_phone_otp": one_of("verified"),
     "pl_verified": flag(),
     "pl_request": one_of("certificate", "status", "update_info", "change_name", "change_phone", "change_nik",
-                         "menu", "done"),
+                         "menu", "done", "recovery"),
     "pl_menu_choice": one_of("certificate", "status", "update_info"),
     "pl_field": one_of("change_name", "change_phone", "change_nik"),
     "pl_dose": one_of("1", "2", "3"),

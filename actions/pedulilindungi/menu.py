@@ -49,7 +49,7 @@ class ActionPlEntry(Action):
                 pass  # the verification form will explain if the backend is really down
         if not verified and parsing.says_number_is_lost(tracker.latest_message.get("text") or ""):
             # "no hp saya hilang, mau ganti nomor": no code can reach the registered number, so the way in
-            # is the recovery request, started as if the user had asked for it.
+            # is the recovery request, started as if the user had asked for it (as the forms' switch does).
             dispatcher.utter_message(response="utter_pl_lost_phone")
             return events + [SlotSet("pl_request", "done"), SlotSet("pl_token", None)] + as_users_turn(
                 tracker, "/recover_account", "recover_account", [])

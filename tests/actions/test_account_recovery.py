@@ -56,6 +56,7 @@ def test_a_lost_number_in_the_first_message_starts_the_recovery_as_the_user_s_tu
     events = asyncio.run(ActionPlEntry().run(dispatcher, tracker, {}))
     turns = [e for e in events if e["event"] == "user"]
     assert [t["parse_data"]["intent"]["name"] for t in turns] == ["recover_account"]
+    assert not any(e["event"] == "slot" and e["name"] == "pl_verified" for e in events)  # no verification
     assert [m["response"] for m in dispatcher.messages] == ["utter_pl_lost_phone"]
 
 

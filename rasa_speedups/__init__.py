@@ -149,13 +149,13 @@ def active_speedups() -> List[str]:
 
 
 @contextlib.contextmanager
-def install_temporarily(*names: str) -> Iterator[List[str]]:
-    """Installs these speed-ups for a `with` block, then puts back what was there (for tests)."""
+def restoring(names: Iterable[str]) -> Iterator[None]:
+    """Puts back, after the `with` block, what the attributes these speed-ups replace were before it."""
     saved = [(owner, attribute, owner.__dict__.get(attribute, _ABSENT))
              for name in names for owner, attribute in replaced_attributes(name)]
     installed_before = list(INSTALLED)
     try:
-        yield install(names)
+        yield
     finally:
         for owner, attribute, value in reversed(saved):
             if value is _ABSENT:
@@ -164,3 +164,10 @@ def install_temporarily(*names: str) -> Iterator[List[str]]:
             else:
                 setattr(owner, attribute, value)
         INSTALLED[:] = installed_before
+
+
+@contextlib.contextmanager
+def install_temporarily(*names: str) -> Iterator[List[str]]:
+    """Installs these speed-ups for a `with` block, then puts back what was there (for tests)."""
+    with restoring(names):
+        yield install(names)

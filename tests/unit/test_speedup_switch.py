@@ -83,6 +83,40 @@ def test_the_rasa_code_a_speed_up_copies_is_the_code_it_was_copied_from(target):
     assert _source_hash(*target) == pinned, f"{'.'.join(target)} changed in Rasa: review rasa_speedups/{speedup}.py"
 
 
+# Every other Rasa function a speed-up replaces: wrapped (the speed-up calls Rasa's for the cases it
+# leaves alone) or rewritten to give the same answers. Nothing is copied, but a change in Rasa can
+# still make the speed-up answer differently, so an upgrade must have each one re-read too.
+REPLACED = {
+    ("rasa.core.actions.action", "RemoteAction", "_action_call_format"): ("action_domain", "b8da18ca9f78d3ae"),
+    ("rasa.core.actions.action", "RemoteAction", "_validate_action_result"): ("action_validation", "24da0f6bdeb2d44f"),
+    ("rasa.shared.core.trackers", "DialogueStateTracker", "applied_events"): ("applied_events", "78464fb46cdecd20"),
+    ("rasa.shared.core.domain", "Domain", "is_empty"): ("domain_checks", "95485f444497dba7"),
+    ("rasa.shared.core.events", "Event", "resolve_by_type"): ("event_types", "ffabe9999fc8f7f3"),
+    ("rasa.shared.core.trackers", "DialogueStateTracker", "past_states"): ("past_states", "650a32ec25de85ba"),
+    ("rasa.core.nlg.response", "TemplatedNaturalLanguageGenerator", "_random_response_for"):
+        ("response_variation", "cb4586c3a2856311"),
+    ("rasa.core.policies.rule_policy", "RulePolicy", "_rule_key_to_state"): ("rule_keys", "53eeee28fa493b17"),
+    ("rasa.core.policies.rule_policy", "RulePolicy", "_get_possible_keys"): ("rule_matching", "ae2257980a444fb0"),
+    ("rasa.shared.core.trackers", "DialogueStateTracker", "copy"): ("tracker_copy", "ee85e538659b5a76"),
+    ("rasa.core.actions.forms", "FormAction", "_temporary_tracker"): ("tracker_copy", "01ff5ba740924b1c"),
+    ("rasa.core.processor", "MessageProcessor", "_predict_next_with_tracker"): ("tracker_copy", "fd0f1c54fde6185f"),
+}
+
+
+@pytest.mark.parametrize("target", sorted(REPLACED))
+def test_the_rasa_code_a_speed_up_replaces_is_the_code_it_was_written_against(target):
+    speedup, pinned = REPLACED[target]
+    assert _source_hash(*target) == pinned, f"{'.'.join(target)} changed in Rasa: review rasa_speedups/{speedup}.py"
+
+
+def test_every_replaced_rasa_function_is_pinned():
+    declared = {(owner.__module__, owner.__name__, attribute): name
+                for name in SPEEDUPS for owner, attribute in replaced_attributes(name)}
+    not_defined_by_rasa = {("rasa.shared.core.slots", "Slot", "__copy__")}   # slot_copy adds it
+    assert {target: speedup for target, (speedup, _) in {**COPIED, **REPLACED}.items()} == {
+        target: name for target, name in declared.items() if target not in not_defined_by_rasa}
+
+
 # --- nothing installs them but the launcher -------------------------------------------------------------
 
 def _run_python(code_or_args, **env):

@@ -21,7 +21,7 @@ USAGE = ("usage: python -m rasa_speedups run [the arguments of `rasa run`]\n"
          "`off`: none; `a,b`: those; `-a,-b`: all but those), then runs `rasa run`.\n"
          f"Speed-ups: {', '.join(rasa_speedups.SPEEDUPS)}")
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s  - %(message)s"   # Rasa's
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rasa_speedups.launcher")   # not __main__ under `python -m`
 
 
 def installed_line(names: Sequence[str]) -> str:

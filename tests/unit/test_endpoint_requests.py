@@ -1,4 +1,5 @@
-"""EndpointConfig.request as installed by rasa_extensions: what Rasa's sends, on one connection."""
+"""EndpointConfig.request as the endpoint_requests speed-up (rasa_speedups/) replaces it: what Rasa's
+sends, on one connection."""
 import asyncio
 import json
 

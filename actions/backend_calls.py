@@ -56,7 +56,7 @@ _RESERVED = frozenset({"text", "image", "json_message", "template", "response", 
 
 @functools.lru_cache(maxsize=1)
 def domain_response_names() -> FrozenSet[str]:
-    """The responses of the domain files. Rasa sends actions no responses (rasa_extensions/action_domain.py),
+    """The responses of the domain files. Rasa sends actions no responses (rasa_speedups/action_domain.py),
     so they are read here, once, from the same files Rasa trains on."""
     names = set()
     for path in sorted(DOMAIN_DIR.glob("*.yml")):

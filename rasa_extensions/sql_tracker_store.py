@@ -20,7 +20,7 @@ rows and the same answers, and:
   values, floats included, in half the time of the json module (5% of the main thread under load);
 - keeps, for the same conversations, the tracker replayed from those rows, and brings it up to
   date with only the rows found or written since; every retrieve hands out a copy of it
-  (`tracker_copy.state_copy`), so nothing a turn does reaches the kept tracker. Rasa decoded and
+  (`tracker_check.state_copy`), so nothing a turn does reaches the kept tracker. Rasa decoded and
   replayed the whole session at every message (12% of the main thread under load). The kept
   tracker is replayed from the rows' JSON, never from the objects a turn saved, so it is what a
   fresh read would give (`RASA_EXTENSIONS_SELF_CHECK=1` compares the two at every retrieve).
@@ -51,7 +51,7 @@ from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from rasa_extensions.tracker_copy import report_differences, self_check_enabled, state_copy
+from rasa_extensions.tracker_check import announce_self_check, report_differences, self_check_enabled, state_copy
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         # One multi-row INSERT ... RETURNING id where the database can (PostgreSQL); elsewhere an
         # executemany and the conversation's highest id, read in the same transaction.
         self._returning = bool(getattr(self.engine.dialect, "full_returning", False))
+        announce_self_check(logger)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         known = self._sessions.get(sender_id)

@@ -1,7 +1,8 @@
 """`make run`: start the whole assistant on embedded defaults and chat with it in this terminal.
 
 Trains the model if needed, creates and seeds the SQLite databases if absent, starts the two
-backends, the action server and the Rasa server under honcho (logs in var/log/services.log),
+backends, the action server and the Rasa server under honcho (logs in var/log/services.log; the
+Procfile starts Rasa as `python -m rasa_speedups run`, with the speed-ups RASA_SPEEDUPS chooses),
 waits until every one answers, then opens a chat. Ctrl-C (or /stop) stops everything it started.
 """
 from __future__ import annotations

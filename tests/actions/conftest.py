@@ -52,8 +52,8 @@ def full_rasa_domain() -> dict:
 
 @functools.lru_cache(maxsize=None)
 def rasa_domain() -> dict:
-    """The domain as the Rasa server sends it to the action server (rasa_extensions/action_domain.py)."""
-    from rasa_extensions.action_domain import action_server_domain
+    """The domain as the Rasa server sends it to the action server (rasa_speedups/action_domain.py)."""
+    from rasa_speedups.action_domain import action_server_domain
 
     return action_server_domain(full_rasa_domain())
 

@@ -14,19 +14,22 @@ from typing import Dict, List
 
 import requests
 
-from rasa_extensions.tracker_copy import SELF_CHECK_MESSAGE, SELF_CHECK_ON, SELF_CHECK_VARIABLE
+from rasa_extensions.tracker_check import SELF_CHECK_MESSAGE, SELF_CHECK_ON, SELF_CHECK_VARIABLE
 from tests.service.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 START_TIMEOUT_SECONDS = 180
+INSTALLED_LINE = "Rasa speed-ups installed:"   # the launcher's first line (rasa_speedups/__main__.py)
 
 
 class RunningAssistant:
     def __init__(self, workdir: Path, self_check: bool = True):
-        """`self_check`: compare every tracker the speed-ups copy or keep with Rasa's replay (slow on
-        conversations of thousands of events; the security level's long walks turn it off)."""
+        """`self_check`: compare every tracker the SQL store keeps and the speed-ups copy with Rasa's
+        replay (slow on conversations of thousands of events; the security level's long walks turn it off).
+        The Rasa server runs under `python -m rasa_speedups run`, with the speed-ups RASA_SPEEDUPS
+        chooses (all unless the environment says otherwise; scripts/test.sh runs them again with `off`)."""
         self.workdir = workdir
         self.self_check = self_check
         self.ports = {name: free_port() for name in ("registration", "certificate", "notifications", "actions",
@@ -50,7 +53,7 @@ class RunningAssistant:
                        stdout=subprocess.DEVNULL)
         endpoints = self.workdir / "endpoints.yml"
         # The production tracker store on SQLite, with every kept or copied tracker compared with
-        # Rasa's own replay (rasa_extensions/tracker_copy.py); `self_check_failures` reads the verdict.
+        # Rasa's own replay (rasa_extensions/tracker_check.py); `self_check_failures` reads the verdict.
         endpoints.write_text(f'action_endpoint:\n  url: "{self.urls["actions"]}/webhook"\n'
                              "tracker_store:\n  type: rasa_extensions.tracker_store.RedactingTrackerStore\n"
                              "  inner:\n    type: rasa_extensions.sql_tracker_store.IncrementalSQLTrackerStore\n"
@@ -64,7 +67,8 @@ class RunningAssistant:
                               "127.0.0.1", "--port", str(self.ports["notifications"]), "--ws", "none",
                               "--no-access-log"],
             "actions": [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(self.ports["actions"])],
-            "rasa": ["env", "SANIC_REQUEST_MAX_SIZE=1048576", str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
+            "rasa": ["env", "SANIC_REQUEST_MAX_SIZE=1048576", sys.executable, "-m", "rasa_speedups", "run", "--enable-api",
+                     "-i", "127.0.0.1", "--port", str(self.ports["rasa"]),
                      "--model", str(MODEL), "--endpoints", str(endpoints), "--credentials",
                      str(ROOT / "credentials.yml")],
         }
@@ -121,6 +125,8 @@ class RunningAssistant:
         log = self.log_path("rasa").read_text(errors="replace")
         if SELF_CHECK_ON not in log:
             raise RuntimeError(f"the Rasa server ran without {SELF_CHECK_VARIABLE}")
+        if INSTALLED_LINE not in log:
+            raise RuntimeError("the Rasa server was not started by `python -m rasa_speedups run`")
         return [line for line in log.splitlines() if SELF_CHECK_MESSAGE in line]
 
     def say(self, sender: str, text: str) -> List[dict]:

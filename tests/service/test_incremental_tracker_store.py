@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from typing import List
 
 import pytest
@@ -18,7 +19,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from rasa_extensions.sql_tracker_store import IncrementalSQLTrackerStore, StoredRow, StoredSession
-from rasa_extensions import tracker_copy
+from rasa_extensions import tracker_check
 
 DOMAIN = Domain.from_dict({"intents": ["greet", "inform"],
                            "slots": {"name": {"type": "text", "mappings": [{"type": "custom"}]}}})
@@ -59,7 +60,7 @@ async def take_turn(store, sender_id: str, events: List[Event]) -> None:
 
 
 def differences(ours: DialogueStateTracker, rasas: DialogueStateTracker) -> list:
-    return tracker_copy.differences(ours, rasas, identical_events=False)
+    return tracker_check.differences(ours, rasas, identical_events=False)
 
 
 def dump(tracker: DialogueStateTracker) -> list:
@@ -125,6 +126,23 @@ def test_what_a_turn_does_to_a_retrieved_tracker_stays_out_of_the_next_retrieve(
     assert incremental._replayed["ours"].tracker is kept and len(kept.events) == 10
     assert differences(latest, run(rasa_store.retrieve("ours"))) == []
 
+
+def test_the_self_check_compares_retrieved_trackers_with_a_fresh_read_without_any_speed_up(
+        stores, monkeypatch, caplog):
+    import rasa_speedups
+
+    assert rasa_speedups.active_speedups() == []   # the store's own check, Rasa's code everywhere else
+    monkeypatch.setenv(tracker_check.SELF_CHECK_VARIABLE, "1")
+    _, (incremental, _) = stores
+    run(take_turn(incremental, "ours", turn("halo", 10)))
+    with caplog.at_level(logging.ERROR, logger=tracker_check.__name__):
+        assert run(incremental.retrieve("ours")).get_slot("name") == "halo"
+        assert not caplog.records
+        incremental._replayed["ours"].tracker.slots["name"].value = "diubah tanpa event"   # the kept tracker goes wrong
+        retrieved = run(incremental.retrieve("ours"))
+    assert retrieved.get_slot("name") == "halo"   # with the self-check on, the fresh read is returned
+    assert [record.getMessage() for record in caplog.records] == [
+        "self-check failed: retrieved tracker differs from Rasa's in slot name, current_state"]
 
 def test_a_new_domain_drops_the_kept_trackers(stores):
     _, (incremental, _) = stores

@@ -1,4 +1,4 @@
-"""The domain sent with custom-action calls (rasa_extensions/action_domain.py)."""
+"""The domain sent with custom-action calls (rasa_speedups/action_domain.py)."""
 from pathlib import Path
 
 import pytest
@@ -7,10 +7,17 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-import rasa_extensions  # noqa: F401 - installs the extensions
-from rasa_extensions import action_domain
+import rasa_speedups
+from rasa_speedups import action_domain
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The action_domain speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("action_domain"):
+        yield
 
 
 @pytest.fixture(scope="module")

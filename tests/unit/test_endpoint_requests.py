@@ -1,4 +1,5 @@
-"""EndpointConfig.request as installed by rasa_extensions: what Rasa's sends, on one connection."""
+"""EndpointConfig.request as the endpoint_requests speed-up (rasa_speedups/) replaces it: what Rasa's
+sends, on one connection."""
 import asyncio
 import json
 
@@ -6,8 +7,15 @@ import pytest
 from aiohttp import web
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import endpoint_requests
+import rasa_speedups
+from rasa_speedups import endpoint_requests
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The endpoint_requests speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("endpoint_requests"):
+        yield
 
 
 def test_requests_keep_rasas_contract_and_reuse_one_connection():

@@ -1,12 +1,19 @@
-"""The graph runner's execution plans (rasa_extensions/graph_plans.py) give what Rasa's dask run
+"""The graph runner's execution plans (rasa_speedups/graph_plans.py) give what Rasa's dask run
 gives: the same outputs, every node after what it needs, inputs and missing inputs passed alike."""
 import pytest
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
 
-from rasa_extensions import graph_plans
+import rasa_speedups
+from rasa_speedups import graph_plans
 
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The graph_plans speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("graph_plans"):
+        yield
 
 
 class FakeNode:
@@ -96,6 +103,4 @@ def test_errors_are_raised_as_rasa_raises_them():
 
 
 def test_installed_on_rasas_runner():
-    import rasa_extensions  # noqa: F401 - installs the extensions
-
     assert DaskGraphRunner.run is graph_plans.run

@@ -1,5 +1,5 @@
 """NLU parses off the event loop, and reuse of the parse of repeated impersonal texts
-(rasa_extensions/message_parsing.py), on a MessageProcessor whose NLU graph is a recording fake."""
+(rasa_speedups/message_parsing.py), on a MessageProcessor whose NLU graph is a recording fake."""
 import asyncio
 import threading
 from pathlib import Path
@@ -9,9 +9,17 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
 
-from rasa_extensions import message_parsing
+import rasa_speedups
+from rasa_speedups import message_parsing
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The message_parsing speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("message_parsing"):
+        yield
 
 
 def _entity(kind, value, start=0, end=1):
@@ -53,8 +61,6 @@ def parse(processor, text, **kwargs):
 
 
 def test_installed_on_rasas_processor():
-    import rasa_extensions  # noqa: F401 - installs the extensions
-
     assert MessageProcessor.parse_message is message_parsing.parse_message
 
 

@@ -1,4 +1,4 @@
-"""A tracker's remembered past states (rasa_extensions/past_states.py) equal Rasa's after every
+"""A tracker's remembered past states (rasa_speedups/past_states.py) equal Rasa's after every
 kind of change, and each caller gets states it may edit."""
 import random
 from pathlib import Path
@@ -8,10 +8,17 @@ from rasa.shared.core import events as rasa_events
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import past_states as memo
+import rasa_speedups
+from rasa_speedups import past_states as memo
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The past_states speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("past_states"):
+        yield
 
 
 @pytest.fixture(scope="module")

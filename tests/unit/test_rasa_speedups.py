@@ -1,10 +1,12 @@
-"""The two speed-ups of Rasa 3.6 installed by rasa_extensions, and the lean redaction at save time:
-each must behave exactly like the code it replaces (docs/benchmark.md has the measurements)."""
+"""Six of the speed-ups of Rasa 3.6 (rasa_speedups/): action_validation, event_types, slot_copy,
+applied_events, rule_keys and domain_checks, each installed by its own test, must behave exactly
+like the code it replaces (docs/benchmark.md has the measurements)."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from rasa_extensions import action_validation
+import rasa_speedups
+from rasa_speedups import action_validation
 
 
 def _rasas_own_validation(result):
@@ -23,10 +25,11 @@ def test_the_prepared_validator_accepts_and_rejects_what_rasa_does():
     assert _rasas_own_validation(good) is True
     with pytest.raises(ValidationError):
         _rasas_own_validation(bad)
-    assert RemoteAction._validate_action_result is action_validation._validate_action_result  # installed
-    assert RemoteAction._validate_action_result(action, good) is True
-    with pytest.raises(ValidationError) as raised:
-        RemoteAction._validate_action_result(action, bad)
+    with rasa_speedups.install_temporarily("action_validation"):
+        assert RemoteAction._validate_action_result is action_validation._validate_action_result  # installed
+        assert RemoteAction._validate_action_result(action, good) is True
+        with pytest.raises(ValidationError) as raised:
+            RemoteAction._validate_action_result(action, bad)
     assert "Failed to validate Action server response" in raised.value.message
 
 
@@ -34,7 +37,7 @@ def test_the_event_type_table_resolves_like_rasa():
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event, SlotSet, UserUttered
 
-    from rasa_extensions import event_types
+    from rasa_speedups import event_types
 
     def rasas_own(name):  # Rasa 3.6's lookup, which event_types replaces
         return next((c for c in rasa.shared.utils.common.all_subclasses(Event) if c.type_name == name), None)
@@ -51,17 +54,22 @@ def test_the_event_type_table_resolves_like_rasa():
 
 
 def test_slots_are_copied_exactly_as_copy_copy_did_for_every_slot_of_the_domain():
-    import copy
-
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.slots import Slot
 
-    import rasa_extensions  # noqa: F401 - installs the speed-ups
-    from rasa_extensions.slot_copy import copy_slot
+    from rasa_speedups.slot_copy import copy_slot
 
-    assert Slot.__copy__ is copy_slot
     domain = Domain.load("domain")
     assert len({type(slot) for slot in domain.slots}) >= 3
+    with rasa_speedups.install_temporarily("slot_copy"):
+        assert Slot.__copy__ is copy_slot
+        _copy_every_slot_as_copy_copy_did(domain)
+    assert "__copy__" not in Slot.__dict__   # Rasa's own again: copy.copy through the pickle protocol
+
+
+def _copy_every_slot_as_copy_copy_did(domain):
+    import copy
+
     for slot in domain.slots:
         slot.value = ["nilai"] if slot.type_name == "list" else slot.value
         reducer = slot.__reduce_ex__(4)   # what copy.copy did: rebuild from __reduce_ex__(4)
@@ -117,15 +125,21 @@ def test_checking_each_event_against_the_schema_of_its_name_gives_the_full_schem
 
 
 def test_remembered_applied_events_equal_rasas_after_every_kind_of_change():
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_speedups import applied_events as memo
+
+    with rasa_speedups.install_temporarily("applied_events"):
+        assert DialogueStateTracker.applied_events is memo.applied_events
+        _compare_applied_events(memo)
+
+
+def _compare_applied_events(memo):
     import random
 
     from rasa.shared.core import events as rasa_events
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    import rasa_extensions  # noqa: F401 - installs the speed-ups
-    from rasa_extensions import applied_events as memo
-
-    assert DialogueStateTracker.applied_events is memo.applied_events
     rasas = memo._rasas_applied_events
     generator = random.Random(7)
     makers = [lambda: rasa_events.ActionExecuted("action_listen"), lambda: rasa_events.UserUttered("halo"),
@@ -155,13 +169,14 @@ def test_rule_keys_are_decoded_once_to_what_json_gives():
 
     from rasa.core.policies.rule_policy import RulePolicy
 
-    import rasa_extensions  # noqa: F401 - installs the speed-ups
-    from rasa_extensions.rule_keys import rule_key_to_state
+    from rasa_speedups.rule_keys import rule_key_to_state
 
     key = json.dumps([{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
                       {"slots": {"pl_verified": [1.0]}, "active_loop": {"name": "form_x"}}])
-    assert RulePolicy._rule_key_to_state(key) == json.loads(key)
-    assert RulePolicy._rule_key_to_state(key) is rule_key_to_state(key)   # decoded once
+    with rasa_speedups.install_temporarily("rule_keys"):
+        assert RulePolicy._rule_key_to_state(key) == json.loads(key)
+        assert RulePolicy._rule_key_to_state(key) is rule_key_to_state(key)   # decoded once
+    assert RulePolicy._rule_key_to_state is not rule_key_to_state and rasa_speedups.is_rasas(RulePolicy, "_rule_key_to_state")
 
 
 def test_is_empty_answers_as_rasa_does():
@@ -169,11 +184,11 @@ def test_is_empty_answers_as_rasa_does():
 
     from rasa.shared.core.domain import Domain
 
-    import rasa_extensions  # noqa: F401 - installs the speed-ups
-    from rasa_extensions import domain_checks
+    from rasa_speedups import domain_checks
 
-    assert Domain.is_empty is domain_checks.is_empty
-    assert Domain.empty().is_empty() is True
-    assert Domain.from_dict({}).is_empty() is True
-    assert Domain.load(str(Path(__file__).resolve().parents[2] / "domain")).is_empty() is False
-    assert Domain.from_dict({"intents": ["greet"]}).is_empty() is False
+    with rasa_speedups.install_temporarily("domain_checks"):
+        assert Domain.is_empty is domain_checks.is_empty
+        assert Domain.empty().is_empty() is True
+        assert Domain.from_dict({}).is_empty() is True
+        assert Domain.load(str(Path(__file__).resolve().parents[2] / "domain")).is_empty() is False
+        assert Domain.from_dict({"intents": ["greet"]}).is_empty() is False

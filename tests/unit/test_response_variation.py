@@ -1,14 +1,22 @@
-"""A response is chosen as Rasa chooses it (rasa_extensions/response_variation.py)."""
+"""A response is chosen as Rasa chooses it (rasa_speedups/response_variation.py)."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import response_variation
+import rasa_speedups
+from rasa_speedups import response_variation
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The response_variation speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("response_variation"):
+        yield
 
 
 def rasas(generator, *args):

@@ -1,13 +1,20 @@
-"""Rule matching from remembered per-turn answers (rasa_extensions/rule_matching.py) finds the
+"""Rule matching from remembered per-turn answers (rasa_speedups/rule_matching.py) finds the
 same rules as Rasa's RulePolicy._get_possible_keys, on random rule tables and conversations."""
 import json
 import random
 
+import pytest
 from rasa.core.policies.rule_policy import RulePolicy
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import rule_matching
+import rasa_speedups
+from rasa_speedups import rule_matching
 
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The rule_matching speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("rule_matching"):
+        yield
 
 
 def _rasas_get_possible_keys(policy, lookup, states):

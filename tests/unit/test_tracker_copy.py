@@ -1,4 +1,4 @@
-"""A tracker's state copy (rasa_extensions/tracker_copy.py) equals Rasa's replay after every kind
+"""A tracker's state copy (rasa_speedups/tracker_copy.py) equals Rasa's replay after every kind
 of event, is independent of the original, and the self-check catches a state the events do not
 explain."""
 import logging
@@ -10,9 +10,18 @@ from rasa.shared.core import events as rasa_events
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import tracker_copy
+import rasa_speedups
+from rasa_extensions import tracker_check
+from rasa_speedups import tracker_copy
 from tests.unit.test_past_states import random_events
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The tracker_copy speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("tracker_copy"):
+        yield
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +57,7 @@ def test_the_state_copy_equals_rasas_replay_after_every_kind_of_event(domain):
         tracker = DialogueStateTracker("pengguna", domain.slots)
         for _step in range(generator.randint(1, 60)):
             tracker.update(generator.choice(makers)())
-            assert tracker_copy.differences(tracker_copy.state_copy(tracker), tracker_copy._rasas_copy(tracker)) == []
+            assert tracker_check.differences(tracker_check.state_copy(tracker), tracker_copy._rasas_copy(tracker)) == []
             compared += 1
     assert compared > 500
 
@@ -68,7 +77,7 @@ def test_a_copy_is_independent_of_its_original(domain):
     assert tracker.get_slot("is_health_worker") is True
     assert tracker.active_loop.rejected is False and clone.active_loop.rejected is True
     assert len(tracker.events) == 4 and len(clone.events) == 7
-    assert tracker_copy.differences(tracker.copy(), tracker_copy._rasas_copy(tracker)) == []
+    assert tracker_check.differences(tracker.copy(), tracker_copy._rasas_copy(tracker)) == []
 
 
 def test_trackers_the_replay_might_change_are_replayed(domain):
@@ -84,10 +93,10 @@ def test_trackers_the_replay_might_change_are_replayed(domain):
 
 
 def test_the_self_check_reports_a_state_no_event_explains(domain, monkeypatch, caplog):
-    monkeypatch.setenv(tracker_copy.SELF_CHECK_VARIABLE, "1")
+    monkeypatch.setenv(tracker_check.SELF_CHECK_VARIABLE, "1")
     tracker = DialogueStateTracker("pengguna", domain.slots)
     tracker.update(rasa_events.SlotSet("is_health_worker", True))
-    with caplog.at_level(logging.ERROR, logger=tracker_copy.__name__):
+    with caplog.at_level(logging.ERROR, logger=tracker_check.__name__):
         assert tracker.copy().get_slot("is_health_worker") is True
         assert not caplog.records
         tracker.slots["is_health_worker"].value = False   # set behind Rasa's back: no event
@@ -116,7 +125,7 @@ def test_a_forms_temporary_tracker_equals_rasas_replay(domain, monkeypatch):
             extra = [rasa_events.SlotSet("is_health_worker", generator.choice([True, False]))]
             ours = form._temporary_tracker(tracker, extra, domain)
             rasas = tracker_copy._rasas_temporary_tracker(form, tracker, extra, domain)
-            assert tracker_copy.differences(ours, rasas, identical_events=False) == []
+            assert tracker_check.differences(ours, rasas, identical_events=False) == []
             compared += 1
             replayed += tracker.idx_after_latest_restart() > 0   # after a restart Rasa's replay is used
     assert compared > 300 and 0 < replayed < compared
@@ -136,5 +145,5 @@ def test_after_the_processor_clears_a_follow_up_action_the_copy_is_rasas_replay(
     assert tracker.followup_action is None                     # cleared without an event...
     assert not tracker_copy.can_copy_state(tracker)
     assert tracker.copy().followup_action == action            # ...so the copy is Rasa's replay
-    assert tracker_copy.differences(tracker.copy(), tracker_copy._rasas_copy(tracker)) == []
-    assert tracker_copy.differences(tracker_copy.state_copy(tracker), tracker_copy._rasas_copy(tracker)) != []
+    assert tracker_check.differences(tracker.copy(), tracker_copy._rasas_copy(tracker)) == []
+    assert tracker_check.differences(tracker_check.state_copy(tracker), tracker_copy._rasas_copy(tracker)) != []

@@ -1,4 +1,4 @@
-"""A tracker's current state (rasa_extensions/tracker_state.py) equals Rasa's for every verbosity,
+"""A tracker's current state (rasa_speedups/tracker_state.py) equals Rasa's for every verbosity,
 after every kind of event, with active loops started by richly parsed messages."""
 import dataclasses
 import random
@@ -9,9 +9,17 @@ from rasa.shared.core import events as rasa_events
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-import rasa_extensions  # noqa: F401 - installs the speed-ups
-from rasa_extensions import tracker_state
+import rasa_speedups
+from rasa_speedups import tracker_state
 from tests.unit.test_past_states import random_events
+
+
+@pytest.fixture(autouse=True, scope="module")
+def installed():
+    """The tracker_state speed-up, and nothing else, for this module's tests; Rasa's own code again afterwards."""
+    with rasa_speedups.install_temporarily("tracker_state"):
+        yield
+
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_extensions.tracker_memo import event_list_memo
+from rasa_speedups.tracker_memo import event_list_memo
 
 _rasas_past_states = DialogueStateTracker.past_states
 _MEMO = "_past_states_memo"
@@ -42,6 +42,10 @@ def past_states(self: DialogueStateTracker, domain: Domain, omit_unset_slots: bo
                                     ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
         remembered = memo[key] = (domain, rule_only_data, copy_states(states))
     return copy_states(remembered[2])
+
+
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((DialogueStateTracker, "past_states"),)
 
 
 def install() -> None:

@@ -80,5 +80,9 @@ async def request(self: EndpointConfig, method: Text = "post", subpath: Optional
             return None
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((EndpointConfig, "request"),)
+
+
 def install() -> None:
     EndpointConfig.request = request

@@ -62,5 +62,9 @@ def current_state(self: DialogueStateTracker,
     }
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((DialogueStateTracker, "current_state"),)
+
+
 def install() -> None:
     DialogueStateTracker.current_state = current_state

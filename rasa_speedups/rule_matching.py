@@ -95,5 +95,9 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[S
     return possible_keys
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((RulePolicy, "_get_possible_keys"),)
+
+
 def install() -> None:
     RulePolicy._get_possible_keys = get_possible_keys

@@ -29,5 +29,9 @@ def random_response_for(self: TemplatedNaturalLanguageGenerator, utter_action: T
     return _rasas_random_response_for(self, utter_action, output_channel, filled_slots)
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((TemplatedNaturalLanguageGenerator, "_random_response_for"),)
+
+
 def install() -> None:
     TemplatedNaturalLanguageGenerator._random_response_for = random_response_for

@@ -97,6 +97,10 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
         raise error
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((RemoteAction, "_validate_action_result"),)
+
+
 def install() -> None:
     """Idempotent: replaces the method on Rasa's RemoteAction class."""
     RemoteAction._validate_action_result = _validate_action_result

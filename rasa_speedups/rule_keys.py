@@ -22,5 +22,9 @@ def rule_key_to_state(rule_key: Text) -> List[State]:
     return json.loads(rule_key)
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((RulePolicy, "_rule_key_to_state"),)
+
+
 def install() -> None:
     RulePolicy._rule_key_to_state = staticmethod(rule_key_to_state)

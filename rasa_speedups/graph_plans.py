@@ -68,5 +68,9 @@ def run(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None,
     return dict(outputs[target] for target in run_targets)
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((DaskGraphRunner, "run"),)
+
+
 def install() -> None:
     DaskGraphRunner.run = run

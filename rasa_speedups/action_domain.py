@@ -42,5 +42,9 @@ def _action_call_format(self: RemoteAction, tracker, domain) -> Dict[Text, Any]:
     return call
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((RemoteAction, "_action_call_format"),)
+
+
 def install() -> None:
     RemoteAction._action_call_format = _action_call_format

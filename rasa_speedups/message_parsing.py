@@ -151,5 +151,9 @@ async def parse_message(self: MessageProcessor, message: UserMessage,
     return parse_data
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((MessageProcessor, "parse_message"),)
+
+
 def install() -> None:
     MessageProcessor.parse_message = parse_message

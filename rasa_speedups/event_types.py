@@ -38,5 +38,9 @@ def resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> O
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((Event, "resolve_by_type"),)
+
+
 def install() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)

@@ -22,5 +22,9 @@ def is_empty(self: Domain) -> bool:
     return self.as_dict() == _empty_domain_data()
 
 
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((Domain, "is_empty"),)
+
+
 def install() -> None:
     Domain.is_empty = is_empty

@@ -15,7 +15,7 @@ from typing import List
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_extensions.tracker_memo import event_list_memo
+from rasa_speedups.tracker_memo import event_list_memo
 
 _rasas_applied_events = DialogueStateTracker.applied_events
 _MEMO = "_applied_events_memo"
@@ -26,6 +26,10 @@ def applied_events(self: DialogueStateTracker) -> List[Event]:
     if "events" not in remembered:
         remembered["events"] = tuple(_rasas_applied_events(self))
     return list(remembered["events"])
+
+
+# The Rasa attributes install() replaces (rasa_speedups.install_temporarily puts them back).
+REPLACES = ((DialogueStateTracker, "applied_events"),)
 
 
 def install() -> None:

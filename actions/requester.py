@@ -14,6 +14,8 @@ from typing import List, Optional
 
 from rasa_sdk import Tracker
 
+from privacy.requesters import client_requester, conversation_requester
+
 VERIFIED_NUMBER_CHANNELS = frozenset({"whatsapp"})
 _WA_ID = re.compile(r"^[1-9]\d{7,14}$")
 
@@ -24,11 +26,11 @@ def input_channel(tracker: Tracker) -> str:
 
 
 def requesters(tracker: Tracker) -> List[str]:
-    keys = [f"conversation:{input_channel(tracker)}:{tracker.sender_id}"]
+    keys = [conversation_requester(input_channel(tracker), str(tracker.sender_id))]
     metadata = tracker.latest_message.get("metadata")
     client = metadata.get("requester") if isinstance(metadata, dict) else None
     if isinstance(client, str) and 0 < len(client) <= 128:
-        keys.append(f"client:{client}")
+        keys.append(client_requester(client))
     return keys
 
 

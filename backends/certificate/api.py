@@ -362,7 +362,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.gateway = make_gateway(settings)
-    install_error_handlers(app, domain_errors=(CertificateError,), user_messages=False)
+    install_error_handlers(app, domain_errors=(CertificateError,))
     add_health_route(app, "certificate", engine)
 
     require_key = api_key_dependency(settings.api_key)

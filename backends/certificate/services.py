@@ -24,6 +24,7 @@ from backends.certificate.sms import SmsGateway
 from backends.shared.clock import WIB
 from backends.shared.identity import InvalidIdentity, normalize_name, normalize_phone, parse_nik
 from privacy.masking import mask_name, mask_nik, mask_phone
+from privacy.requesters import is_client_requester
 from backends.shared.signing import InvalidSignature, keyed_hash, sign, verify
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,7 @@ def _requester_keys(key: bytes, requesters: Sequence[str]) -> List[Tuple[str, in
     by many people) OTP_MAX_PER_CLIENT."""
     named = sorted({r[:200] for r in requesters if isinstance(r, str) and r}) or ["unnamed"]
     return [(keyed_hash(key, "otp-requester", r),
-             domain.OTP_MAX_PER_CLIENT if r.startswith("client:") else domain.OTP_MAX_PER_REQUESTER)
+             domain.OTP_MAX_PER_CLIENT if is_client_requester(r) else domain.OTP_MAX_PER_REQUESTER)
             for r in named[:4]]
 
 
@@ -534,7 +535,7 @@ def _recovery_subjects(key: bytes, nik: str, requesters: Sequence[str]) -> List[
     named = sorted({r[:200] for r in requesters if isinstance(r, str) and r})[:4] or ["unnamed"]
     return [(keyed_hash(key, "recovery-nik", nik), domain.RECOVERY_FAILURES_PER_DAY)] + [
         (keyed_hash(key, "recovery-requester", r),
-         domain.RECOVERY_FAILURES_PER_CLIENT if r.startswith("client:") else domain.RECOVERY_FAILURES_PER_DAY)
+         domain.RECOVERY_FAILURES_PER_CLIENT if is_client_requester(r) else domain.RECOVERY_FAILURES_PER_DAY)
         for r in named]
 
 

@@ -136,7 +136,7 @@ def create_app(settings: Optional[ServiceSettings] = None, notification_settings
                   description="Outbound notifications: WhatsApp templates (SMS fallback) and Rasa's external "
                               "events; opt-out, campaigns, runs, funnels, delivery reports.")
     app.state.settings, app.state.engine, app.state.sender = settings, engine, sender
-    install_error_handlers(app, domain_errors=(DomainError,), user_messages=False)
+    install_error_handlers(app, domain_errors=(DomainError,))
     add_health_route(app, "notifications", engine)
     api = APIRouter(prefix="/v1", dependencies=[Depends(api_key_dependency(settings.api_key))])
 

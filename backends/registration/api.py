@@ -194,7 +194,7 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
     app = FastAPI(title="Registration service (Sistem Informasi Satu Data Vaksinasi)", version="1.0.0",
                   description="Health-worker vaccination targets, sites, schedules, appointments and data submissions.")
     app.state.settings, app.state.engine = settings, engine
-    install_error_handlers(app, domain_errors=(domain.DomainError,), user_messages=False)
+    install_error_handlers(app, domain_errors=(domain.DomainError,))
 
     add_health_route(app, "registration", engine)
     public = APIRouter(prefix="/v1", tags=["public links"])

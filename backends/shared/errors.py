@@ -10,21 +10,14 @@ from typing import Any, Dict, Optional
 
 
 class DomainError(Exception):
-    """A broken business rule: `code` is stable, `data` holds codes and numbers, `detail` is English.
-
-    `message` is the older user-facing text: errors that still set it (the certificate service's,
-    until they move to codes) keep sending it as `error.message`; new errors leave it unset.
-    """
+    """A broken business rule: `code` is stable, `data` holds codes and numbers, `detail` is English."""
 
     code = "domain_error"
     detail = "The request breaks a business rule."
-    message: Optional[str] = None
     status = 409
 
-    def __init__(self, message: Optional[str] = None, *, detail: Optional[str] = None, **data: Any):
-        if message:
-            self.message = message
+    def __init__(self, *, detail: Optional[str] = None, **data: Any):
         if detail:
             self.detail = detail
         self.data: Dict[str, Any] = data
-        super().__init__(message or detail or self.message or self.detail)
+        super().__init__(self.detail)

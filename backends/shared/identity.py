@@ -32,13 +32,14 @@ _SEPARATORS = re.compile(r"[\s.\-]")
 
 
 class InvalidIdentity(ValueError):
-    """A value that breaks an identity rule; `reason` is a stable machine-readable code and `data` the
-    numbers a client needs to word it (the assistant's words: domain/backend_errors.yml)."""
+    """A value that breaks an identity rule; `reason` is a stable machine-readable code, `data` the
+    numbers a client needs to word it (the assistant's words: domain/backend_errors.yml), and the
+    exception's text an English detail for developers."""
 
-    def __init__(self, reason: str, message: str, **data):
-        super().__init__(message)
+    def __init__(self, reason: str, detail: str, **data):
+        super().__init__(detail)
         self.reason = reason
-        self.message = message
+        self.detail = detail
         self.data = data
 
 
@@ -58,23 +59,23 @@ def parse_nik(raw: str, today: Optional[dt.date] = None) -> NikInfo:
     """Validates a full 16-digit NIK: province code, then DDMMYY birth date (women: day + 40)."""
     nik = strip_separators(raw)
     if not nik.isdigit():
-        raise InvalidIdentity("nik_not_digits", "NIK hanya berisi angka.")
+        raise InvalidIdentity("nik_not_digits", "A NIK has digits only.")
     if len(nik) != NIK_LENGTH:
-        raise InvalidIdentity("nik_length", f"NIK harus {NIK_LENGTH} digit, Anda mengirim {len(nik)} digit.",
+        raise InvalidIdentity("nik_length", f"A NIK has {NIK_LENGTH} digits, not {len(nik)}.",
                               length=len(nik))
     if nik[:2] not in PROVINCE_CODES:
-        raise InvalidIdentity("nik_province", "Dua digit pertama NIK bukan kode provinsi yang valid.")
+        raise InvalidIdentity("nik_province", "The first two digits are not a province code.")
     if nik[2:4] == "00" or nik[4:6] == "00":
-        raise InvalidIdentity("nik_region", "Kode kabupaten/kota atau kecamatan pada NIK tidak valid.")
+        raise InvalidIdentity("nik_region", "The regency or district code is not valid.")
     if nik[12:] == "0000":
-        raise InvalidIdentity("nik_serial", "Nomor urut pada NIK tidak valid.")
+        raise InvalidIdentity("nik_serial", "The serial number is not valid.")
     day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex = "L"
     if day > 40:
         day, sex = day - 40, "P"
     birth_date = _birth_date(day, month, year, today or dt.date.today())
     if birth_date is None:
-        raise InvalidIdentity("nik_birth_date", "Tanggal lahir pada NIK (digit 7-12) tidak valid.")
+        raise InvalidIdentity("nik_birth_date", "Digits 7-12 are not a birth date.")
     return NikInfo(nik=nik, province=PROVINCE_CODES[nik[:2]], birth_date=birth_date, sex=sex)
 
 
@@ -91,12 +92,12 @@ def parse_nik_suffix(raw: str) -> str:
     """The last 6 digits of a NIK as a health worker types them (spaces or dashes allowed)."""
     digits = strip_separators(raw)
     if not digits.isdigit():
-        raise InvalidIdentity("suffix_not_digits", "Mohon kirim angka saja, tanpa huruf atau simbol.")
+        raise InvalidIdentity("suffix_not_digits", "Digits only, no letters or symbols.")
     if len(digits) == NIK_LENGTH:
-        raise InvalidIdentity("suffix_full_nik", "Cukup kirim 6 digit terakhir NIK Anda, bukan NIK lengkap.")
+        raise InvalidIdentity("suffix_full_nik", "The last 6 digits, not the whole NIK.")
     if len(digits) != NIK_SUFFIX_LENGTH:
         raise InvalidIdentity(
-            "suffix_length", f"Yang dibutuhkan 6 digit terakhir NIK; Anda mengirim {len(digits)} digit.",
+            "suffix_length", f"The last 6 digits of the NIK, not {len(digits)}.",
             length=len(digits))
     return digits
 
@@ -110,12 +111,12 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(compact, "ID")
     except phonenumbers.NumberParseException:
-        raise InvalidIdentity("phone_format", "Format nomor HP tidak dikenali. Contoh: 081234567890.")
+        raise InvalidIdentity("phone_format", "Not a phone number.")
     if number.country_code != 62 or not phonenumbers.is_valid_number(number):
-        raise InvalidIdentity("phone_invalid", "Nomor HP tidak valid. Gunakan nomor Indonesia, contoh: 081234567890.")
+        raise InvalidIdentity("phone_invalid", "Not an Indonesian phone number.")
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise InvalidIdentity("phone_not_mobile", "Mohon gunakan nomor HP (seluler), bukan nomor telepon rumah/kantor.")
+        raise InvalidIdentity("phone_not_mobile", "A landline, not a mobile number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -127,10 +128,10 @@ def normalize_name(raw: str) -> str:
     """A person's name as on the KTP: letters, spaces and . ' - only, 2-100 characters."""
     name = " ".join((raw or "").split())
     if not NAME_MIN <= len(name) <= NAME_MAX:
-        raise InvalidIdentity("name_length", f"Nama harus {NAME_MIN} sampai {NAME_MAX} karakter.",
+        raise InvalidIdentity("name_length", f"A name has {NAME_MIN} to {NAME_MAX} characters.",
                               min=NAME_MIN, max=NAME_MAX)
     if not all(ch.isalpha() or ch in _NAME_PUNCTUATION for ch in name):
-        raise InvalidIdentity("name_characters", "Nama hanya boleh berisi huruf, spasi, titik, apostrof, dan tanda hubung.")
+        raise InvalidIdentity("name_characters", "Letters, spaces, dots, apostrophes and hyphens only.")
     if sum(ch.isalpha() for ch in name) < NAME_MIN:
-        raise InvalidIdentity("name_letters", "Nama harus berisi huruf.")
+        raise InvalidIdentity("name_letters", "A name needs letters.")
     return name

@@ -28,13 +28,11 @@ GENERIC_CODES = ("unauthorized", "invalid_request", "not_found", "method_not_all
 
 
 class ApiError(Exception):
-    """A failure the client may explain to the user: stable `code`, `data`, English `detail`.
-    `message` (Indonesian) only from the services that still send one (see backends.shared.errors)."""
+    """A failure the client may explain to the user: stable `code`, `data`, English `detail`."""
 
-    def __init__(self, status: int, code: str, message: Optional[str] = None, *, detail: Optional[str] = None,
-                 **data: Any):
-        super().__init__(detail or message or code)
-        self.status, self.code, self.message, self.detail, self.data = status, code, message, detail, data
+    def __init__(self, status: int, code: str, *, detail: Optional[str] = None, **data: Any):
+        super().__init__(detail or code)
+        self.status, self.code, self.detail, self.data = status, code, detail, data
 
 
 def error_body(code: str, *, detail: Optional[str] = None, data: Optional[Dict[str, Any]] = None) -> dict:
@@ -55,64 +53,43 @@ def api_key_dependency(expected_key: str) -> Callable:
     return require_api_key
 
 
-# The Indonesian texts of the generic errors, for the services whose clients still show `message`
-# (the certificate service's, until its clients choose their words by code): `user_messages=True`
-# keeps the older body, `{"error": {"code", "message"}}`.
-_LEGACY_MESSAGES = {
-    "unauthorized": "Akses ditolak: kunci API tidak valid.",
-    "invalid_request": "Data yang dikirim tidak lengkap atau tidak valid.",
-    "not_found": "Data tidak ditemukan.",
-    "method_not_allowed": "Metode tidak didukung.",
-    "http_error": "Permintaan tidak dapat diproses.",
-    "internal_error": "Maaf, sistem sedang mengalami gangguan. Silakan coba lagi nanti.",
-}
+def install_error_handlers(app: FastAPI, domain_errors: Tuple[Type[Exception], ...] = ()) -> None:
+    """JSON errors everywhere, with no words for the user (clients word them by code). `domain_errors`
+    are exception classes carrying `status`, `code`, `data` and `detail` (a service's domain errors);
+    identity-rule violations become 422 with their reason as code."""
 
-
-def install_error_handlers(app: FastAPI, domain_errors: Tuple[Type[Exception], ...] = (),
-                           user_messages: bool = True) -> None:
-    """JSON errors everywhere. `domain_errors` are exception classes carrying `status`, `code`, `data` and
-    `detail` (a service's domain errors); identity-rule violations become 422 with their reason as code.
-    `user_messages=False`: no Indonesian `message` in any error (the client words them by code)."""
-
-    def body(code: str, message: Optional[str] = None, detail: Optional[str] = None,
-             data: Optional[Dict[str, Any]] = None) -> dict:
-        if user_messages:  # the body as it was before codes and data: {"code", "message"}
-            return {"error": {"code": code, "message": message or _LEGACY_MESSAGES.get(code)
-                              or _LEGACY_MESSAGES["http_error"]}}
+    def body(code: str, detail: Optional[str] = None, data: Optional[Dict[str, Any]] = None) -> dict:
         return error_body(code, detail=detail, data=data)
 
     async def _coded(_request: Request, error) -> JSONResponse:
         data = dict(getattr(error, "data", None) or {})
         headers = {"Retry-After": str(int(data["retry_after_seconds"]))} if "retry_after_seconds" in data else None
-        content = body(error.code, getattr(error, "message", None), getattr(error, "detail", None), data)
-        return JSONResponse(content, status_code=error.status, headers=headers)
+        return JSONResponse(body(error.code, getattr(error, "detail", None), data), status_code=error.status,
+                            headers=headers)
 
     for error_type in (ApiError, *domain_errors):
         app.add_exception_handler(error_type, _coded)
 
     @app.exception_handler(InvalidIdentity)
     async def _identity(_request: Request, error: InvalidIdentity) -> JSONResponse:
-        return JSONResponse(body(error.reason, error.message, "Breaks an identity rule.",
-                                 getattr(error, "data", None)), status_code=422)
+        return JSONResponse(body(error.reason, "Breaks an identity rule.", getattr(error, "data", None)),
+                            status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
         fields = sorted({".".join(str(p) for p in e["loc"][1:]) for e in error.errors()})
-        message = _LEGACY_MESSAGES["invalid_request"]
-        if fields:
-            message = message[:-1] + f": {', '.join(fields)}."
-        return JSONResponse(body("invalid_request", message, "Missing or malformed fields.", {"fields": fields}),
+        return JSONResponse(body("invalid_request", "Missing or malformed fields.", {"fields": fields}),
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(body(code, detail=str(error.detail or "")), status_code=error.status_code)
+        return JSONResponse(body(code, str(error.detail or "")), status_code=error.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.error("unhandled error: %s", type(error).__name__, exc_info=error)
-        return JSONResponse(body("internal_error", detail="Unexpected error."), status_code=500)
+        return JSONResponse(body("internal_error", "Unexpected error."), status_code=500)
 
 
 def add_health_route(app: FastAPI, service: str, engine: Engine) -> None:

@@ -16,7 +16,6 @@ from tests.actions.rendering import placeholders, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 # The certificate flow still shows its backend's texts until it moves to codes (another branch).
-NOT_YET_CODED = ("actions/pedulilindungi", "actions/api/certificate.py")
 
 
 def validate_submission(requested_slot: str, text: str, slots: dict = None, intent: str = "inform", **where):
@@ -119,14 +118,12 @@ def test_the_refinement_by_field_and_reason_falls_back_to_the_code():
 
 def _action_modules():
     for path in sorted((ROOT / "actions").rglob("*.py")):
-        relative = path.relative_to(ROOT).as_posix()
-        if not relative.startswith(NOT_YET_CODED):
-            yield relative, ast.parse(path.read_text(encoding="utf-8"))
+        yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
 
 
 def test_actions_never_utter_a_text_of_their_own_or_a_backends():
     """Everything the bot says is a domain response: no `utter_message(text=...)`, and nothing reads a
-    backend error's `message` (the older Indonesian text some backends still send)."""
+    backend error's text."""
     offences = []
     for relative, tree in _action_modules():
         for node in ast.walk(tree):

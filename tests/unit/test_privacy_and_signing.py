@@ -67,3 +67,11 @@ def test_json_logs_are_redacted_without_changing_the_record_for_other_handlers()
     line = JsonFormatter().format(record)
     assert "482913" not in line and "081234567890" not in line
     assert record.getMessage() == "code 482913 for 081234567890"
+
+
+def test_the_requester_names_the_action_server_sends_are_the_ones_the_backends_widen():
+    from privacy.requesters import client_requester, conversation_requester, is_client_requester
+
+    assert is_client_requester(client_requester("ab12")) and not is_client_requester(conversation_requester("rest", "x"))
+    assert not is_client_requester(conversation_requester("rest", "client:evil"))   # a sender id cannot pose as one
+    assert not is_client_requester(None)

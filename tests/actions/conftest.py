@@ -15,7 +15,7 @@ from backends.registration.seed import seed
 from backends.shared.clock import today_wib
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import ServiceSettings
-from tests.service.conftest import database_url, serve_app  # noqa: F401 - shared fixtures
+from tests.service.conftest import database_url, postgres_template, serve_app, sqlite_template  # noqa: F401 - shared fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -41,9 +41,6 @@ from backends.shared.database import make_engine, make_session_factory, upgrade_
 from backends.shared.settings import NotificationSettings, ServiceSettings
 from tests.service.fake_graph import FakeGraphApi
 
-# Worker processes on RabbitMQ, 10,000 recipients: ~100 s of the service tier, so not in `make test-fast`.
-pytestmark = pytest.mark.slow
-
 BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 REGISTRATION_KEY = "test-registration-key"
@@ -56,8 +53,11 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-pytestmark = pytest.mark.skipif(not (_listening(5672) and _listening(6379)),
-                                reason="needs RabbitMQ on :5672 and Redis on :6379")
+# Worker processes on RabbitMQ, 10,000 recipients: ~100 s of the service tier, so not in `make test-fast`.
+# (One list: a second `pytestmark = ...` would replace the first, and the slow marker with it.)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (_listening(5672) and _listening(6379)),
+                                 reason="needs RabbitMQ on :5672 and Redis on :6379")]
 
 
 class QueueStack:

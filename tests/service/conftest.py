@@ -2,14 +2,16 @@
 
 Every test gets a database of its own with every service's schema at head. The Alembic migrations
 run once per session into a template (a SQLite file, a PostgreSQL database); each test's database is
-a copy of it (`sqlite3` backup, `CREATE DATABASE ... TEMPLATE`), which takes milliseconds where
-migrating took a few hundred. Tests still call `upgrade_schema` themselves: on a copy it finds the
-schema at head and does nothing, and a migration that stopped being idempotent would show there.
+a copy of it (`sqlite3` backup; `CREATE DATABASE ... TEMPLATE`, cloned ahead by a thread), where
+migrating each one took a few hundred milliseconds. Tests still call `upgrade_schema` themselves: on
+a copy it finds the schema at head and does nothing.
 """
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
+import queue
 import socket
 import sqlite3
 import threading
@@ -63,25 +65,109 @@ def sqlite_copy(template: Path, path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once per session, the template of every test's database.
-    Its name is unique per session: other sessions (other worktrees) may run at the same time."""
-    name = f"vaksinbot_test_template_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(_postgres_admin_dsn())
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        migrate_every_service(_postgres_url(name))
-        with admin.cursor() as cursor:
-            # CREATE DATABASE ... TEMPLATE refuses a template anyone is connected to.
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        yield name
-    finally:
-        with admin.cursor() as cursor:
+class PostgresDatabases:
+    """Throw-away databases cloned from a template migrated once per session.
+
+    `CREATE DATABASE ... TEMPLATE` copies the template's catalogs (~100 ms here), and `DROP ... WITH
+    (FORCE)` waits for the backends it terminates (servers of the finished test may still hold
+    connections), so a thread of its own clones the next databases and drops the used ones while the
+    tests run; every test still gets a database nobody used before. Names are unique per session:
+    other sessions (other worktrees) use the same server at the same time.
+    """
+
+    AHEAD = 2
+
+    def __init__(self) -> None:
+        self.prefix = f"vaksinbot_test_{uuid.uuid4().hex[:8]}"
+        self.template = f"{self.prefix}_template"
+        self._ready: "queue.Queue[object]" = queue.Queue()
+        self._used: "queue.Queue[str]" = queue.Queue()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        admin = self._connect()
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{self.template}"')
+            try:
+                migrate_every_service(_postgres_url(self.template))
+            except BaseException:
+                self._drop(admin, self.template)
+                raise
+            with admin.cursor() as cursor:
+                # CREATE DATABASE ... TEMPLATE refuses a template anyone is connected to.
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                               (self.template,))
+        finally:
+            admin.close()
+        self._worker = threading.Thread(target=self._work, name="postgres-databases", daemon=True)
+        self._worker.start()
+
+    @staticmethod
+    def _connect():
+        connection = psycopg2.connect(_postgres_admin_dsn())
+        connection.autocommit = True
+        return connection
+
+    @staticmethod
+    def _drop(connection, name: str) -> None:
+        with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+    def _work(self) -> None:
+        connection = self._connect()
+        numbers = itertools.count(1)
+        try:
+            while not self._closing.is_set():
+                self._wake.clear()
+                if self._ready.qsize() < self.AHEAD:
+                    name = f"{self.prefix}_{next(numbers)}"
+                    try:
+                        with connection.cursor() as cursor:
+                            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    except Exception as error:  # noqa: BLE001 - raised in the test that waits for it
+                        self._ready.put(error)
+                        return
+                    self._ready.put(name)
+                    continue
+                while not self._used.empty():
+                    self._drop(connection, self._used.get())
+                self._wake.wait(0.5)
+        finally:
+            connection.close()
+
+    def take(self) -> str:
+        """The name of a new database; give it back with `give_back` when the test ends."""
+        self._wake.set()
+        ready = self._ready.get(timeout=60)
+        if isinstance(ready, Exception):
+            raise ready
+        return ready
+
+    def give_back(self, name: str) -> None:
+        """Dropped by the worker once it has cloned the next ones."""
+        self._used.put(name)
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._wake.set()
+        self._worker.join(timeout=60)
+        leftovers = [self._used.get() for _ in range(self._used.qsize())]
+        leftovers += [name for name in (self._ready.get() for _ in range(self._ready.qsize()))
+                      if isinstance(name, str)]
+        admin = self._connect()
+        try:
+            for name in leftovers + [self.template]:
+                self._drop(admin, name)
+        finally:
+            admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,18 +177,12 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path / "test.sqlite3")
         return
-    template = request.getfixturevalue("postgres_template")
-    name = f"vaksinbot_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(_postgres_admin_dsn())
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name = databases.take()
     try:
         yield _postgres_url(name)
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        databases.give_back(name)
 
 
 def free_port() -> int:

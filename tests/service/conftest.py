@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Optional
 
 import psycopg2
 import pytest
@@ -84,6 +84,7 @@ class PostgresDatabases:
         self._used: "queue.Queue[str]" = queue.Queue()
         self._wake = threading.Event()
         self._closing = threading.Event()
+        self._failure: Optional[Exception] = None
         admin = self._connect()
         try:
             with admin.cursor() as cursor:
@@ -114,31 +115,33 @@ class PostgresDatabases:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _work(self) -> None:
-        connection = self._connect()
         numbers = itertools.count(1)
         try:
-            while not self._closing.is_set():
-                self._wake.clear()
-                if self._ready.qsize() < self.AHEAD:
-                    name = f"{self.prefix}_{next(numbers)}"
-                    try:
+            connection = self._connect()
+            try:
+                while not self._closing.is_set():
+                    self._wake.clear()
+                    if self._ready.qsize() < self.AHEAD:
+                        name = f"{self.prefix}_{next(numbers)}"
                         with connection.cursor() as cursor:
                             cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-                    except Exception as error:  # noqa: BLE001 - raised in the test that waits for it
-                        self._ready.put(error)
-                        return
-                    self._ready.put(name)
-                    continue
-                while not self._used.empty():
-                    self._drop(connection, self._used.get())
-                self._wake.wait(0.5)
-        finally:
-            connection.close()
+                        self._ready.put(name)
+                        continue
+                    while not self._used.empty():
+                        self._drop(connection, self._used.get())
+                    self._wake.wait(0.5)
+            finally:
+                connection.close()
+        except Exception as error:  # noqa: BLE001 - raised in every test that waits for a database
+            self._failure = error
+            self._ready.put(error)
 
     def take(self) -> str:
         """The name of a new database; give it back with `give_back` when the test ends."""
-        self._wake.set()
+        if self._failure is not None:
+            raise self._failure
         ready = self._ready.get(timeout=60)
+        self._wake.set()  # one fewer ahead: the worker clones the next
         if isinstance(ready, Exception):
             raise ready
         return ready

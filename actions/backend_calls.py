@@ -83,8 +83,9 @@ def error_response(service: str, code: str, data: Optional[Mapping[str, Any]] = 
     return GENERIC_ERROR_RESPONSE
 
 
-def _template_values(data: Mapping[str, Any]) -> Dict[str, str]:
-    """The error's data as response template values: lists joined with commas, everything text."""
+def template_values(data: Mapping[str, Any]) -> Dict[str, str]:
+    """A backend's data (an error's, an advice's) as response template values: lists joined with commas,
+    everything text."""
     values = {}
     for key, value in data.items():
         if not isinstance(key, str) or key in _RESERVED or not key.isidentifier():
@@ -103,4 +104,4 @@ def utter_backend_error(dispatcher: CollectingDispatcher, error: BackendError) -
         return
     code = error.code if isinstance(error.code, str) else ""
     dispatcher.utter_message(response=error_response(error.service or "backend", code, error.data),
-                             **_template_values(error.data))
+                             **template_values(error.data))

@@ -19,7 +19,8 @@ from actions import identification, parsing
 from indonesian_text import choices
 from actions.api.errors import BackendUnavailable, Rejected
 from actions.api.registration import Contact, Slot
-from actions.backend_calls import off_loop, registration_client, utter_backend_error
+from actions.backend_calls import (domain_response_names, off_loop, registration_client, template_values,
+                                   utter_backend_error)
 from actions.forms import (INVALID_ANSWERS_SLOT, AfterFormAction, PatientFormValidationAction, ask_numbered_choice,
                            latest_text, reset_slots)
 from actions.interruptions import ChangeStep
@@ -67,6 +68,24 @@ def _contact(tracker: Tracker) -> Optional[Contact]:
     """The conversation booking now: the day-before reminder is sent back to it."""
     channel = tracker.latest_message.get("input_channel") or tracker.get_latest_input_channel()
     return Contact(channel, tracker.sender_id) if channel and tracker.sender_id else None
+
+
+ADVICE_RESPONSE_PREFIX = "utter_screening_advice_"
+UNKNOWN_ADVICE_RESPONSE = "utter_screening_advice"  # a code the domain has no words for yet
+
+
+def advice_response(code: str) -> str:
+    """The domain's words for an advice code the registration service sent (domain/screening.yml)."""
+    name = ADVICE_RESPONSE_PREFIX + code
+    return name if name in domain_response_names() else UNKNOWN_ADVICE_RESPONSE
+
+
+def utter_screening_advice(dispatcher: CollectingDispatcher, advice: Optional[List[Dict[str, Any]]]) -> None:
+    """Each finding's advice, in the domain's words, filled in with its figures."""
+    for item in advice or []:
+        data = item.get("data")
+        dispatcher.utter_message(response=advice_response(str(item.get("code", ""))),
+                                 **template_values(data if isinstance(data, dict) else {}))
 
 
 def _slot_dict(slot: Slot) -> Dict[str, Any]:
@@ -227,7 +246,8 @@ class ValidateVaccineRegistrationForm(PatientFormValidationAction):
         if not slots:
             return {"registration_outcome": "no_slots", "screening_advice": result.advice}
         if result.outcome == "consult_doctor":
-            dispatcher.utter_message(response="utter_screening_consult_doctor", advice=" ".join(result.advice))
+            dispatcher.utter_message(response="utter_screening_consult_doctor")
+            utter_screening_advice(dispatcher, result.advice)
         return {"screening_advice": result.advice, "offered_slots": [_slot_dict(s) for s in slots]}
 
     async def validate_slot_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -353,14 +373,15 @@ class ActionFinishVaccineRegistration(AfterFormAction):
 
     async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         outcome = tracker.get_slot("registration_outcome")
-        advice = " ".join(tracker.get_slot("screening_advice") or [])
         if outcome == "not_health_worker":
             dispatcher.utter_message(response="utter_not_health_worker")
             dispatcher.utter_message(response="utter_main_menu")
         elif outcome == "no_match":
             dispatcher.utter_message(response="utter_nik_not_on_list")
         elif outcome == "postponed":
-            dispatcher.utter_message(response="utter_screening_postponed", advice=advice)
+            dispatcher.utter_message(response="utter_screening_postponed")
+            utter_screening_advice(dispatcher, tracker.get_slot("screening_advice"))
+            dispatcher.utter_message(response="utter_screening_postponed_register_again")
         elif outcome == "no_slots":
             dispatcher.utter_message(response="utter_no_slots_available", site_name=tracker.get_slot("site_name"))
         elif outcome in ("booked", "has_appointment"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from actions.api.errors import NotFound
@@ -66,7 +66,7 @@ class ScreeningResult:
     outcome: str
     may_book: bool
     reasons: List[str]
-    advice: List[str]
+    advice: List[Dict[str, Any]]  # {"code": ..., "data": {...}}: worded by utter_screening_advice_<code>
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ class RegistrationClient:
 
     def evaluate_screening(self, answers: Dict[str, bool]) -> ScreeningResult:
         data = self.http.post("/v1/screening/evaluate", {"answers": answers})
-        return ScreeningResult(data["outcome"], data["may_book"], data["reasons"], data["advice"])
+        advice = [{"code": str(item["code"]), "data": dict(item.get("data") or {})} for item in data["advice"]]
+        return ScreeningResult(data["outcome"], data["may_book"], data["reasons"], advice)
 
     def book(self, target_id: int, slot_id: int, screening_answers: Dict[str, bool], request_id: str,
              contact: Optional[Contact] = None) -> Appointment:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Query
@@ -67,9 +67,15 @@ class SlotOut(BaseModel):
     remaining: int
 
 
+class ScreeningAdviceOut(BaseModel):
+    code: str = Field(..., description="the assistant words it as the response utter_screening_advice_<code>")
+    data: Dict[str, Any] = Field(default_factory=dict, description="the figures the advice names")
+
+
 class ScreeningQuestionOut(BaseModel):
-    key: str
-    text: str
+    key: str = Field(..., description="the assistant asks it as the response utter_ask_screening_<key>")
+    outcome_if_yes: str = Field(..., description="postponed | consult_doctor")
+    advice: ScreeningAdviceOut
 
 
 class ScreeningRequest(BaseModel):
@@ -80,7 +86,7 @@ class ScreeningOut(BaseModel):
     outcome: str = Field(..., description="eligible | postponed | consult_doctor")
     may_book: bool
     reasons: List[str]
-    advice: List[str]
+    advice: List[ScreeningAdviceOut]
 
 
 class ContactIn(BaseModel):
@@ -156,6 +162,10 @@ class SubmissionOut(BaseModel):
     created_at: dt.datetime
     outcome: Optional[str] = Field(None, description="On submitting: created | duplicate (the pending submission "
                                    "for this NIK, same phone) | updated (that one, corrected)")
+
+
+def _advice_out(advice: domain.ScreeningAdvice) -> ScreeningAdviceOut:
+    return ScreeningAdviceOut(code=advice.code, data=dict(advice.data))
 
 
 def _site_out(site: Site) -> SiteOut:
@@ -235,13 +245,14 @@ def create_app(settings: Optional[ServiceSettings] = None) -> FastAPI:
 
     @api.get("/screening/questions", response_model=List[ScreeningQuestionOut], tags=["screening"])
     def screening_questions():
-        return [ScreeningQuestionOut(key=q.key, text=q.text) for q in domain.SCREENING_QUESTIONS]
+        return [ScreeningQuestionOut(key=q.key, outcome_if_yes=q.outcome_if_yes, advice=_advice_out(q.advice))
+                for q in domain.SCREENING_QUESTIONS]
 
     @api.post("/screening/evaluate", response_model=ScreeningOut, tags=["screening"])
     def evaluate_screening(body: ScreeningRequest):
         result = domain.evaluate_screening(body.answers)
         return ScreeningOut(outcome=result.outcome, may_book=result.may_book, reasons=list(result.reasons),
-                            advice=list(result.advice))
+                            advice=[_advice_out(advice) for advice in result.advice])
 
     @api.post("/appointments", response_model=AppointmentOut, status_code=201, tags=["appointments"])
     def book_appointment(body: BookingRequest, session: Session = Depends(session_dependency)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from backends.shared.errors import DomainError
@@ -163,41 +163,43 @@ def ensure_lookup_allowed(recent_misses: Iterable[dt.datetime], now: dt.datetime
 
 # --- Health screening (Kemenkes 2021 format) ------------------------------------------------
 
+# The bot's words are domain responses (domain/screening.yml): it asks `utter_ask_screening_<key>` and
+# gives the advice of a finding as `utter_screening_advice_<code>`, filled in with the advice's data.
+# The service sends keys, codes and figures; tests/unit/test_screening_advice_codes.py checks that
+# every advice code has its response.
+
+@dataclass(frozen=True)
+class ScreeningAdvice:
+    code: str                                   # utter_screening_advice_<code>
+    data: Mapping[str, object] = field(default_factory=dict)  # the figures its words name
+
+
 @dataclass(frozen=True)
 class ScreeningQuestion:
     key: str
-    text: str
     outcome_if_yes: str  # "postponed" | "consult_doctor"
-    advice: str
+    advice: ScreeningAdvice
 
 
 SCREENING_QUESTIONS: Tuple[ScreeningQuestion, ...] = (
-    ScreeningQuestion("fever", "Apakah saat ini Anda demam dengan suhu 37,5 °C atau lebih?", "postponed",
-                      "Vaksinasi ditunda sampai Anda sembuh dan tidak demam. Silakan daftar kembali setelah sehat."),
-    ScreeningQuestion("covid_recent", "Apakah Anda terkonfirmasi COVID-19 dalam 3 bulan terakhir?", "postponed",
-                      "Vaksinasi ditunda sampai 3 bulan setelah Anda dinyatakan sembuh dari COVID-19."),
-    ScreeningQuestion("pregnant_or_breastfeeding", "Apakah Anda sedang hamil atau menyusui?", "consult_doctor",
-                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi; dokter akan menilai kelayakan Anda."),
-    ScreeningQuestion("blood_pressure", "Apakah tekanan darah Anda 180/110 mmHg atau lebih?", "postponed",
-                      "Vaksinasi ditunda sampai tekanan darah Anda terkontrol di bawah 180/110 mmHg."),
-    ScreeningQuestion("allergy_previous_dose", "Apakah Anda mengalami reaksi alergi berat setelah dosis vaksin sebelumnya?",
-                      "consult_doctor",
-                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi; Anda mungkin dirujuk ke rumah sakit."),
-    ScreeningQuestion("chronic_or_autoimmune", "Apakah Anda memiliki penyakit kronis yang tidak terkontrol atau penyakit autoimun?",
-                      "consult_doctor",
-                      "Silakan konsultasikan dengan dokter di lokasi vaksinasi mengenai kondisi Anda."),
-    ScreeningQuestion("immunosuppressed", "Apakah Anda sedang menjalani terapi kanker atau mengonsumsi obat penekan imun?",
-                      "consult_doctor",
-                      "Silakan konsultasikan dengan dokter yang merawat Anda atau dokter di lokasi vaksinasi."),
+    ScreeningQuestion("fever", "postponed", ScreeningAdvice("postpone_until_recovered")),
+    ScreeningQuestion("covid_recent", "postponed", ScreeningAdvice("postpone_after_covid", {"months": 3})),
+    ScreeningQuestion("pregnant_or_breastfeeding", "consult_doctor", ScreeningAdvice("doctor_at_site_assesses")),
+    ScreeningQuestion("blood_pressure", "postponed",
+                      ScreeningAdvice("postpone_until_blood_pressure_controlled", {"systolic": 180, "diastolic": 110})),
+    ScreeningQuestion("allergy_previous_dose", "consult_doctor", ScreeningAdvice("doctor_at_site_may_refer")),
+    ScreeningQuestion("chronic_or_autoimmune", "consult_doctor", ScreeningAdvice("doctor_at_site_about_condition")),
+    ScreeningQuestion("immunosuppressed", "consult_doctor", ScreeningAdvice("treating_doctor_or_site")),
 )
 SCREENING_KEYS = tuple(q.key for q in SCREENING_QUESTIONS)
+ADVICE_CODES = tuple(q.advice.code for q in SCREENING_QUESTIONS)
 
 
 @dataclass(frozen=True)
 class ScreeningResult:
     outcome: str  # "eligible" | "postponed" | "consult_doctor"
     reasons: Tuple[str, ...] = ()
-    advice: Tuple[str, ...] = ()
+    advice: Tuple[ScreeningAdvice, ...] = ()
 
     @property
     def may_book(self) -> bool:

@@ -15,15 +15,16 @@ from backends.registration.seed import seed
 from backends.shared.clock import today_wib
 from backends.shared.database import make_engine, make_session_factory, upgrade_schema
 from backends.shared.settings import ServiceSettings
-from tests.service.conftest import database_url, serve_app  # noqa: F401 - shared fixtures
+from tests.service.conftest import (  # noqa: F401 - shared fixtures
+    database_url, postgres_databases, serve_app, sqlite_copy, sqlite_template)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def live_registration(tmp_path, serve_app, monkeypatch):  # noqa: F811
+def live_registration(tmp_path, serve_app, sqlite_template, monkeypatch):  # noqa: F811
     """The registration service with demo data on loopback; the action clients point at it."""
-    url = f"sqlite:///{tmp_path / 'registration.sqlite3'}"
+    url = sqlite_copy(sqlite_template, tmp_path / "registration.sqlite3")  # migrated once per session
     upgrade_schema(MIGRATIONS_DIR, VERSION_TABLE, url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
@@ -100,13 +101,13 @@ def form_tracker(form: str, requested_slot: str, text: str, slots: dict, intent:
 
 
 @pytest.fixture
-def live_certificate(tmp_path, serve_app, monkeypatch):  # noqa: F811
+def live_certificate(tmp_path, serve_app, sqlite_template, monkeypatch):  # noqa: F811
     """The certificate service with demo data on loopback; the action clients point at it."""
     from backends.certificate import MIGRATIONS_DIR as CERT_MIGRATIONS, VERSION_TABLE as CERT_VERSION_TABLE
     from backends.certificate.api import create_app as create_certificate_app
     from backends.certificate.seed import seed as seed_certificates
 
-    url = f"sqlite:///{tmp_path / 'certificate.sqlite3'}"
+    url = sqlite_copy(sqlite_template, tmp_path / "certificate.sqlite3")
     upgrade_schema(CERT_MIGRATIONS, CERT_VERSION_TABLE, url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)

@@ -107,11 +107,52 @@ def _screened_state(live_registration, **answers):
     return state
 
 
+def _finish(slots: dict) -> list:
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("action-test", slots, {}, [], False, None, {}, "")
+    asyncio.run(ActionFinishVaccineRegistration().run(dispatcher, tracker, {}))
+    return dispatcher.messages
+
+
 def test_a_fever_postpones_the_vaccination(live_registration):
     slots, _ = validate("screening_immunosuppressed", "tidak",
                         _screened_state(live_registration, screening_fever=True), intent="deny")
     assert slots["registration_outcome"] == "postponed"
-    assert "sembuh" in " ".join(slots["screening_advice"])
+    # The service sends the advice as a code; the words are the domain's (domain/screening.yml).
+    assert slots["screening_advice"] == [{"code": "postpone_until_recovered", "data": {}}]
+    messages = _finish(dict(slots, site_name="x"))
+    assert responses(messages) == ["utter_screening_postponed", "utter_screening_advice_postpone_until_recovered",
+                                   "utter_screening_postponed_register_again"]
+    said = " ".join(rendered(m) for m in messages)
+    assert "ditunda" in said and "sembuh" in said and "Vaksin" in said
+
+
+def test_a_postponement_names_the_figures_the_service_sent(live_registration):
+    slots, _ = validate("screening_immunosuppressed", "tidak",
+                        _screened_state(live_registration, screening_covid_recent=True, screening_blood_pressure=True),
+                        intent="deny")
+    said = [rendered(m) for m in _finish(dict(slots, site_name="x"))]
+    assert any("3 bulan" in text and "COVID-19" in text for text in said)
+    assert any("180/110 mmHg" in text for text in said)
+    assert not any("{" in text for text in said)
+
+
+def test_a_finding_for_the_doctor_is_noted_and_the_slots_are_still_offered(live_registration):
+    slots, messages = validate("screening_immunosuppressed", "tidak",
+                               _screened_state(live_registration, screening_pregnant_or_breastfeeding=True),
+                               intent="deny")
+    assert slots.get("registration_outcome") is None and 1 <= len(slots["offered_slots"]) <= 5
+    assert responses(messages)[:2] == ["utter_screening_consult_doctor",
+                                       "utter_screening_advice_doctor_at_site_assesses"]
+    assert "dokter" in rendered(messages[1])
+
+
+def test_an_advice_code_the_domain_does_not_know_gets_the_safe_advice():
+    messages = _finish({"registration_outcome": "postponed",
+                        "screening_advice": [{"code": "from_a_newer_service", "data": {"days": 14}}]})
+    assert responses(messages) == ["utter_screening_postponed", "utter_screening_advice",
+                                   "utter_screening_postponed_register_again"]
+    assert "dokter" in rendered(messages[1])
 
 
 def test_clean_screening_offers_at_most_five_slots(live_registration):

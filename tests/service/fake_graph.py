@@ -3,7 +3,8 @@
 `FakeGraphApi` accepts `POST /{phone-number-id}/messages` like Meta: it records each message
 (recipient, type, template, callback data, arrival time) and answers with a message id. It can
 refuse chosen recipients with Meta's error codes, answer 130429 for a while, hold one request
-(to kill the worker that made it), and report statuses: `statuses_for(...)` builds the webhook
+(to kill the worker that made it) and keep every later one waiting until it is released (so the
+campaign stands still where the test acts), and report statuses: `statuses_for(...)` builds the webhook
 events Meta would send (sent, delivered, or failed with a code), with our callback data.
 It runs on aiohttp in its own thread (an event loop, no thread pool), fast enough for the
 benchmark's four workers.
@@ -31,8 +32,9 @@ class FakeGraphApi:
         self.refuse_codes: Dict[str, int] = {}          # wa_id -> Meta error code (HTTP 400)
         self.throttle_remaining = 0                     # answer 130429 (HTTP 429) this many times
         self.hold_at: Optional[int] = None              # hold the n-th accepted request until released
-        self.held = threading.Event()
-        self.release = threading.Event()
+        self.held = threading.Event()                   # set when the n-th is accepted: nothing more is
+        self.release = threading.Event()                # accepted until `release` is set
+        self.in_flight = 0                              # requests being answered (or waiting at the hold)
         self.on_accepted: Optional[Callable[[Dict[str, Any]], None]] = None
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -57,6 +59,15 @@ class FakeGraphApi:
         self._loop.run_forever()
 
     async def _messages(self, request: web.Request) -> web.Response:
+        with self.lock:
+            self.in_flight += 1
+        try:
+            return await self._answer(request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.Response:
         body = await request.json()
         token = request.headers.get("Authorization") or ""
         if not token.startswith("Bearer test-access-token"):
@@ -64,6 +75,11 @@ class FakeGraphApi:
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
         to = str(body.get("to"))
+        while True:
+            with self.lock:
+                if not (self.held.is_set() and not self.release.is_set()):
+                    break
+            await self._loop.run_in_executor(None, self.release.wait, 60)  # the campaign stands still
         with self.lock:
             if self.throttle_remaining > 0:
                 self.throttle_remaining -= 1
@@ -84,9 +100,10 @@ class FakeGraphApi:
                       "callback": body.get("biz_opaque_callback_data"), "at": time.monotonic(), "token": token}
             self.accepted.append(record)
             hold = self.hold_at is not None and len(self.accepted) == self.hold_at
+            if hold:
+                self.held.set()  # under the lock: no request is accepted after this one until released
         if hold:
             # Meta has the message; the worker that sent it will not live to hear the answer.
-            self.held.set()
             await self._loop.run_in_executor(None, self.release.wait, 60)
         if self.on_accepted is not None:
             await self._loop.run_in_executor(None, self.on_accepted, record)

@@ -15,20 +15,20 @@ import random
 import threading
 import time
 import uuid
-from typing import Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set
 
 import pytest
 import requests
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from backends import certificate, notifications, registration
 from backends.certificate.api import create_app as create_certificate_app
 from backends.certificate.orm import Person, Vaccination
 from backends.notifications.api import create_app as create_notifications_app
 from backends.notifications import send
-from backends.notifications.orm import Delivery
+from backends.notifications.orm import CampaignRun, Delivery
 from backends.notifications.settings import DeliverySettings
 from backends.registration.api import create_app as create_registration_app
 from backends.registration.orm import Appointment, Target
@@ -62,12 +62,13 @@ NO_SCREENING_FINDINGS = {key: False for key in (
 
 
 class FakeRasa:
-    """Rasa's trigger_intent endpoint: records calls, can fail for chosen conversations or be slow."""
+    """Rasa's trigger_intent endpoint: records calls, can fail for chosen conversations, and can
+    hold each call in `before_call` (e.g. until the test has seen a state it waits for)."""
 
     def __init__(self):
         self.calls: List[dict] = []
         self.failing: Set[str] = set()
-        self.delay_seconds = 0.0
+        self.before_call: Optional[Callable[[], None]] = None
         self.lock = threading.Lock()
 
     def app(self) -> FastAPI:
@@ -77,7 +78,8 @@ class FakeRasa:
         def trigger_intent(conversation_id: str, request: Request, body: dict = Body(...)):
             if request.query_params.get("token") != RASA_TOKEN:
                 return JSONResponse({"status": "failure"}, status_code=401)
-            time.sleep(self.delay_seconds)
+            if self.before_call is not None:
+                self.before_call()
             if conversation_id in self.failing:
                 return JSONResponse({"status": "failure"}, status_code=500)
             with self.lock:
@@ -354,7 +356,21 @@ def test_two_simultaneous_runs_of_a_campaign_send_each_message_once(stack):
     slot = stack.free_slot(min_remaining=8)
     for index, target_id in enumerate(stack.target_ids(8)):
         stack.book(target_id, slot["id"], f"62812000001{index:02d}", channel="rest")
-    stack.rasa.delay_seconds = 0.05  # keep both runs in flight together
+    # Whichever run reaches Rasa first waits there until the other run has started (its run is
+    # recorded): the second one claims while the first is still sending. (Well within the 5 s the
+    # service waits for Rasa.)
+    both_started = threading.Event()
+
+    def until_both_runs_have_started() -> None:
+        deadline = time.monotonic() + 4
+        while not both_started.is_set() and time.monotonic() < deadline:
+            with stack.sessions() as session:
+                started = session.execute(select(func.count(CampaignRun.id))).scalar_one()
+            if started == 2:
+                both_started.set()
+            else:
+                time.sleep(0.01)
+    stack.rasa.before_call = until_both_runs_have_started
     results = []
 
     def run() -> None:
@@ -366,6 +382,7 @@ def test_two_simultaneous_runs_of_a_campaign_send_each_message_once(stack):
     for thread in threads:
         thread.join(timeout=60)
     assert len(results) == 2
+    assert both_started.is_set(), "the second run did not start while the first was sending"
     assert sum(r["skipped_already_sent"] for r in results) == 8  # each row claimed by one run only
     with stack.sessions() as session:
         assert sorted(session.execute(select(Delivery.status)).scalars()) == ["sent"] * 8
@@ -393,7 +410,7 @@ def test_a_run_in_the_background_is_followed_by_its_id(stack):
     assert started.status_code == 202
     run_id = started.json()["run_id"]
     deadline = time.monotonic() + 20
-    while True:
+    while True:  # the run's state, polled with a deadline (it runs in the service's background)
         run = stack.http["notifications"].get(f"{stack.urls['notifications']}/v1/runs/{run_id}").json()
         if run["status"] != "running" or time.monotonic() > deadline:
             break

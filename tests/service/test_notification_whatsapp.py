@@ -15,15 +15,17 @@ from sqlalchemy import select, update
 from backends.notifications import send
 from backends.notifications.orm import Delivery
 from backends.registration.orm import Target
+from tests.service.conftest import sqlite_copy
 from tests.service.test_notification_service import KEYS, Stack
 
 
 @pytest.fixture
-def make_stack(tmp_path, serve_app):
+def make_stack(tmp_path, serve_app, sqlite_template):
     stacks = []
 
     def make(**delivery_changes) -> Stack:
-        stack = Stack(f"sqlite:///{tmp_path / f'test{len(stacks)}.sqlite3'}", serve_app, **delivery_changes)
+        url = sqlite_copy(sqlite_template, tmp_path / f"test{len(stacks)}.sqlite3")
+        stack = Stack(url, serve_app, **delivery_changes)
         stacks.append(stack)
         return stack
 

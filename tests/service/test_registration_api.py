@@ -292,3 +292,18 @@ def test_a_listed_nik_is_not_submitted_again(registration):
     unknown = http.post(f"{base_url}/v1/submissions/check-field", json={"field": "profession", "value": "pilot"})
     assert unknown.json()["error"]["code"] == "profession_unknown"
     assert unknown.json()["error"]["data"]["professions"][-1] == "tenaga kesehatan lainnya"
+
+
+def test_the_screening_is_answered_with_codes_and_figures(registration):
+    base_url, http, _ = registration
+    questions = http.get(f"{base_url}/v1/screening/questions").json()
+    assert [q["key"] for q in questions][:2] == ["fever", "covid_recent"]
+    assert all(set(q) == {"key", "outcome_if_yes", "advice"} for q in questions)  # the bot words the questions
+    answers = dict(NO_SCREENING_FINDINGS, covid_recent=True, chronic_or_autoimmune=True)
+    result = http.post(f"{base_url}/v1/screening/evaluate", json={"answers": answers}).json()
+    assert result == {"outcome": "postponed", "may_book": False, "reasons": ["covid_recent"],
+                      "advice": [{"code": "postpone_after_covid", "data": {"months": 3}}]}
+    consult = http.post(f"{base_url}/v1/screening/evaluate",
+                        json={"answers": dict(NO_SCREENING_FINDINGS, immunosuppressed=True)}).json()
+    assert (consult["outcome"], consult["may_book"]) == ("consult_doctor", True)
+    assert consult["advice"] == [{"code": "treating_doctor_or_site", "data": {}}]

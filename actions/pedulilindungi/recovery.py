@@ -38,11 +38,11 @@ _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 # The facts are checked together: changing one asks them again (the ticket was for the old ones).
 _AGAIN = ("recovery_ticket", "recovery_phone", "recovery_otp")
 CHANGE_STEPS = (
-    ChangeStep("birth date", ("tanggal lahir", "tgl lahir", "lahir"), ("recovery_birth_date", "recovery_name", *_AGAIN),
+    ChangeStep("birth date", ("tanggal lahir", "tgl lahir", "lahir", "lahirnya", "ultah"), ("recovery_birth_date", "recovery_name", *_AGAIN),
                "utter_recovery_step_back"),
-    ChangeStep("nik", ("nik",), ("recovery_nik", "recovery_name", *_AGAIN), "utter_recovery_step_back"),
-    ChangeStep("name", ("nama",), ("recovery_name", *_AGAIN), "utter_recovery_step_back"),
-    ChangeStep("phone", ("nomor hp", "no hp", "nomor baru", "nomor", "hp", "no"), ("recovery_phone", "recovery_otp"),
+    ChangeStep("nik", ("nik", "nik nya", "niknya", "ktp"), ("recovery_nik", "recovery_name", *_AGAIN), "utter_recovery_step_back"),
+    ChangeStep("name", ("nama", "namanya"), ("recovery_name", *_AGAIN), "utter_recovery_step_back"),
+    ChangeStep("phone", ("nomor hp", "no hp", "nomor baru", "nomor", "hp"), ("recovery_phone", "recovery_otp"),
                "utter_recovery_step_back"),
 )
 FACTS_AGAIN = {slot: None for slot in (*FACT_SLOTS, *_AGAIN)}
@@ -193,6 +193,9 @@ class ActionRecoveryFinish(AfterFormAction):
 
     def name(self) -> Text:
         return "action_recovery_finish"
+
+    async def on_leave(self, tracker: Tracker) -> List[EventType]:
+        return [SlotSet("recovery_ticket", None)]   # `batal`: the identity check is forgotten too
 
     async def after_form(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> List[EventType]:

@@ -139,3 +139,37 @@ def test_a_backend_that_is_down_gets_the_apology_and_keeps_the_facts(monkeypatch
         backend_calls.certificate_client.cache_clear()
     assert slots["recovery_name"] is None and "recovery_nik" not in slots
     assert [m.get("response") for m in messages] == ["utter_backend_unavailable"]
+
+
+AGAIN = ("recovery_ticket", "recovery_phone", "recovery_otp")   # the facts are checked together
+
+
+@pytest.mark.parametrize("text, cleared", [
+    ("nik saya salah", {"recovery_nik", "recovery_name", *AGAIN}),
+    ("tanggal lahirnya keliru", {"recovery_birth_date", "recovery_name", *AGAIN}),
+    ("tgl lahir salah min", {"recovery_birth_date", "recovery_name", *AGAIN}),
+    ("namanya salah ketik", {"recovery_name", *AGAIN}),
+    ("ktp saya keliru", {"recovery_nik", "recovery_name", *AGAIN}),
+    ("mau ganti nomor hp", {"recovery_phone", "recovery_otp"}),
+])
+def test_going_back_one_step_asks_it_again_and_keeps_the_rest(text, cleared):
+    state = facts(recovery_name=sealed("recovery_name", "Rina Wulandari", "rec-test"),
+                  recovery_ticket=sealed("recovery_ticket", "t", "rec-test"),
+                  recovery_phone=sealed("recovery_phone", "085799990001", "rec-test"))
+    slots, messages = run_form(ValidateAccountRecoveryForm(), FORM, "recovery_otp", text, state)
+    assert all(name in slots and slots[name] is None for name in cleared), slots
+    assert [m["response"] for m in messages] == ["utter_recovery_step_back"]
+    kept = set(state) - cleared
+    assert not any(slots.get(name, state[name]) is None for name in kept), slots
+
+
+def test_batal_forgets_the_identity_check():
+    from actions.pedulilindungi.recovery import ActionRecoveryFinish
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("rec-test", {PENDING_SLOT: {"kind": "cancel", "form": FORM, "leave": True},
+                                   "recovery_ticket": sealed("recovery_ticket", "t", "rec-test")},
+                      {}, [], False, None, {}, "action_listen")
+    events = asyncio.run(ActionRecoveryFinish().run(dispatcher, tracker, rasa_domain()))
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["recovery_ticket"] is None and slots["recovery_nik"] is None
+    assert "utter_cancelled" in [m.get("response") for m in dispatcher.messages]

@@ -14,7 +14,7 @@ Runs in .venv-bench (Locust, psutil); starts every Rasa-side process with the pr
 6. Per-patch mode (BENCH_PER_PATCH=1): capacity with RASA_SPEEDUPS=-<name> for each speed-up,
    between repeated all-on baselines that give the run-to-run noise.
 7. One table, the targets (PASS/GAP) and the per-patch gains, printed and written to
-   results/benchmark/benchmark-<time>.{md,json} (and latest.{md,json}).
+   results/benchmark/latest.{md,json} (with --label NAME: NAME-<time>.{md,json} instead).
 
 Every option is also a BENCH_* variable: see --help.
 """
@@ -391,7 +391,7 @@ def parse_args(argv=None):
                              "as in `make run` and the stock bot (embedded); the backends use PostgreSQL either way")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away databases and the run folder")
     parser.add_argument("--label", default=_env("BENCH_LABEL", "benchmark"),
-                        help="results file name: <label>-<time>.{md,json}; only the default label updates latest.*")
+                        help="results file name: <label>-<time>.{md,json}; the default label writes latest.*")
     return parser.parse_args(argv)
 
 
@@ -510,7 +510,9 @@ def main(argv=None) -> None:
     print("\n" + text)
     document = {"started": started, "load_average": loads, "options": vars(args) | {"model": str(args.model)},
                 "results": results, **extra}
-    for name in [f"{args.label}-{started}"] + (["latest"] if args.label == "benchmark" else []):
+    # The default label writes latest.{md,json} only (earlier runs are in git history); another label
+    # writes <label>-<time>.{md,json} beside it.
+    for name in ["latest"] if args.label == "benchmark" else [f"{args.label}-{started}"]:
         (RESULTS / f"{name}.md").write_text(text)
         (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2, default=str))
     if not args.keep:

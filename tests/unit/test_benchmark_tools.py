@@ -144,7 +144,11 @@ def test_reply_checks_classify_errors_and_misunderstood_replies():
     assert reply_problem(turn, []) == "no reply"
     assert reply_problem(turn, {"text": "x"}) == "no reply"
     assert reply_problem(turn, [{"text": "Mohon maaf, sistem kami sedang mengalami gangguan ..."}]) == "error text"
+    assert reply_problem(turn, [{"text": "Mohon maaf, permintaan Anda belum dapat kami proses. Silakan ..."}]) == "error text"
     assert reply_problem(turn, [{"text": "Mohon maaf, saya belum memahami pesan Anda."}]) == "fallback"
+    # an ordinary answer to a misunderstood text is not the generic error text
+    assert reply_problem(turn, [{"text": "Terima kasih. Saat ini kami sedang tidak menanyakan data apa pun, jadi pesan "
+                                         "tersebut belum dapat kami proses."}]).startswith("off-script")
     assert reply_problem(turn, [{"text": "Jadwal Anda:"}]) == "off-script: lacks 'Pendaftaran berhasil'"
     assert reply_problem(turn, [{"text": "pendaftaran BERHASIL!"}]) == "off-script: lacks the image"
     assert reply_problem(turn, [{"text": "Pendaftaran berhasil!"}, {"image": "http://x/qr.png"}]) is None

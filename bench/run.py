@@ -396,10 +396,12 @@ def parse_args(argv=None):
 
 
 def speedup_names() -> List[str]:
-    """The names in rasa_extensions/__init__.py SPEEDUPS, read by the Rasa venv."""
-    out = subprocess.run([str(RASA_BIN / "python"), "-c", "import os; os.environ['RASA_SPEEDUPS'] = 'off'\n"
-                          "from rasa_extensions import SPEEDUPS; print(','.join(SPEEDUPS))"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    """The names in SPEEDUPS (rasa_speedups/__init__.py; before the move, rasa_extensions/__init__.py),
+    read by the Rasa venv with nothing installed."""
+    code = ("import os\nos.environ['RASA_SPEEDUPS'] = 'off'\ntry:\n    from rasa_speedups import SPEEDUPS\n"
+            "except ImportError:\n    from rasa_extensions import SPEEDUPS\nprint(','.join(SPEEDUPS))")
+    out = subprocess.run([str(RASA_BIN / "python"), "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
     return out.split(",")
 
 

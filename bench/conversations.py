@@ -22,7 +22,8 @@ SCREENING_QUESTIONS = 7
 OTP_FORMATS = ("{code}", "{code}", "{a} {b}", "kodenya {code}", "{code} kak", "ini kodenya {code}")
 # The bot's generic error and apology texts (domain/backend_errors.yml, domain/fallback.yml): such a
 # reply is an error even with HTTP 200.
-ERROR_MARKERS = ("mengalami gangguan", "karena gangguan sistem", "Mohon maaf, permintaan Anda belum dapat kami proses",
+ERROR_MARKERS = ("mengalami gangguan", "terjadi gangguan", "karena gangguan sistem",
+                 "Mohon maaf, permintaan Anda belum dapat kami proses",
                  "Mohon maaf, data yang Anda kirim belum dapat kami proses",
                  "Mohon maaf, pengaturan notifikasi belum dapat diproses")
 FALLBACK_MARKERS = ("belum memahami pesan Anda", "Maaf, saya kurang yakin")

@@ -40,7 +40,7 @@ evaluate: train   ## held-out NLU test sets + 3-fold cross-validation; report in
 benchmark-nlu: train ## NLU parse latency (p50/p95/p99) on this machine
 	@$(PYTHON) -m scripts.benchmark_nlu
 
-benchmark: train  ## load test vs a stock `rasa init` bot, 1/10/50 users (docs/benchmark.md; BENCH_* to tune)
+benchmark: train  ## load test, varied texts: assistant (cache on/off, speed-ups off) vs stock `rasa init`, paced + capacity + per-patch (~20 min; docs/benchmark.md)
 	@bash scripts/benchmark_venv.sh
 	@.venv-bench/bin/python bench/run.py
 

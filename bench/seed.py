@@ -8,8 +8,9 @@ Runs in the Rasa venv (it uses the backends' own ORM and seeders):
 `create` makes `<prefix>_backends` (both services, migrated by Alembic and given the demo data) and
 `<prefix>_rasa` (the Rasa tracker store), then adds `count` health workers, each with last-6 NIK
 digits no one else has, and `count` PeduliLindungi users with two certified doses and a phone of
-their own (the certificate service sends at most 3 codes per phone per hour). Slot capacities are
-raised so that thousands of bookings fit. The identities go to the manifest for the Locust users.
+their own (the certificate service sends at most 3 codes per phone per hour); the NIKs, names and phones
+come from bench/identities.py. Slot capacities are raised so that thousands of bookings fit.
+The identities go to the manifest for the Locust users.
 Never pointed at the development databases: the names always carry the run's prefix.
 """
 from __future__ import annotations
@@ -33,13 +34,11 @@ from backends.registration.orm import Site, Slot, Target
 from backends.shared.clock import today_wib
 from backends.shared.database import make_engine, make_session_factory
 from backends.shared.identity import parse_nik
+from bench import identities
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-FIRST = ("Ayu", "Dian", "Fitri", "Indah", "Kartika", "Agus", "Bambang", "Dedi", "Eko", "Fajar", "Hendra", "Joko")
-LAST = ("Saputra", "Wijaya", "Hidayat", "Kurniawan", "Setiawan", "Pratama", "Siregar", "Lubis", "Utami", "Wibowo")
 SLOT_CAPACITY = 100_000
-PHONE_PREFIX = "0815"   # no demo or seeded number starts with +62815
 
 
 def database_url(prefix: str, purpose: str) -> str:
@@ -79,30 +78,21 @@ def create(prefix: str, count: int, manifest: Path, rng_seed: int = 7) -> None:
     print(f"bench data: {len(workers)} health workers, {len(persons)} PeduliLindungi users in {prefix}_backends")
 
 
-def _name(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-
-
 def _add_health_workers(session, rng: random.Random, count: int) -> List[dict]:
     sites = session.execute(select(Site)).scalars().all()
     taken: Set[str] = set(session.execute(select(Target.nik_suffix)).scalars())
     workers = []
-    while len(workers) < count:
+    for person in identities.identities(count, seed=rng.randint(0, 10**9), taken_suffixes=taken):
         site = rng.choice(sites)
-        born = dt.date(rng.randint(1960, 1999), rng.randint(1, 12), rng.randint(1, 28))
-        suffix = f"{born.year % 100:02d}{rng.randint(1, 9999):04d}"
-        if suffix in taken:
-            continue
-        taken.add(suffix)
         regency_prefix = session.execute(select(Target.nik).where(Target.assigned_site_id == site.id)).scalars().first()
-        regency = regency_prefix[:4] if regency_prefix else "3171"
-        nik = f"{regency}{rng.randint(1, 20):02d}{born.day:02d}{born.month:02d}{suffix}"
+        nik = (regency_prefix[:4] if regency_prefix else person.nik[:4]) + person.nik[4:]
         info = parse_nik(nik)
-        name = _name(rng)
-        session.add(Target(nik=nik, nik_suffix=suffix, name=name, birth_date=info.birth_date, profession="perawat",
-                           facility=site.name, assigned_site_id=site.id, phone=f"+62813{rng.randint(10**7, 10**8 - 1)}",
-                           regency=site.regency, province=site.province, status="not_vaccinated"))
-        workers.append({"nik_suffix": suffix, "name": name})
+        session.add(Target(nik=nik, nik_suffix=person.nik_suffix, name=person.name, birth_date=info.birth_date,
+                           profession="perawat", facility=site.name, assigned_site_id=site.id,
+                           phone=f"+62813{rng.randint(10**7, 10**8 - 1)}", regency=site.regency,
+                           province=site.province, status="not_vaccinated"))
+        workers.append({"nik_suffix": person.nik_suffix, "name": person.name,
+                        "birth_date": info.birth_date.isoformat()})
     session.flush()
     return workers
 
@@ -111,15 +101,10 @@ def _add_persons(session, rng: random.Random, count: int) -> List[dict]:
     niks: Set[str] = set(session.execute(select(Person.nik)).scalars())
     numbers: Set[str] = set(session.execute(select(Certificate.number)).scalars())
     persons = []
-    for index in range(count):
-        born = dt.date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
-        nik = f"3174{rng.randint(1, 30):02d}{born.day:02d}{born.month:02d}{born.year % 100:02d}{rng.randint(1, 9999):04d}"
-        if nik in niks:
-            continue
-        niks.add(nik)
-        phone = f"{PHONE_PREFIX}{index:08d}"
-        name = _name(rng)
-        person = Person(nik=nik, name=name, birth_date=parse_nik(nik).birth_date, phone="+62" + phone[1:])
+    for someone in identities.identities(count, seed=rng.randint(0, 10**9), first_year=1950, last_year=2000,
+                                         regencies=("3174",), taken_niks=niks):
+        person = Person(nik=someone.nik, name=someone.name, birth_date=parse_nik(someone.nik).birth_date,
+                        phone="+62" + someone.phone[1:])
         for dose, day in ((1, dt.date(2021, 7, 12)), (2, dt.date(2021, 8, 9))):
             vaccination = Vaccination(dose=dose, date=day, brand="Sinovac/CoronaVac", site="RSUD Cengkareng",
                                       batch=f"A{day:%Y%m}{dose:03d}")
@@ -130,7 +115,7 @@ def _add_persons(session, rng: random.Random, count: int) -> List[dict]:
             vaccination.certificate = Certificate(number=number, issued_at=dt.datetime.combine(day, dt.time(14)))
             person.vaccinations.append(vaccination)
         session.add(person)
-        persons.append({"phone": phone, "new_name": f"{name} Putri"})
+        persons.append({"phone": someone.phone, "new_name": identities.corrected_name(someone)})
     session.flush()
     return persons
 

@@ -376,6 +376,9 @@ def parse_args(argv=None):
                         help="1: capacity with RASA_SPEEDUPS=-<name> for each speed-up vs the all-on baseline")
     parser.add_argument("--patches", default=_env("BENCH_PATCHES", ""),
                         help="comma list of speed-up names for the per-patch mode (default: all of SPEEDUPS)")
+    parser.add_argument("--patch-sets", default=_env("BENCH_PATCH_SETS", ""),
+                        help="';'-separated RASA_SPEEDUPS lists each installed alone in the per-patch mode (e.g. "
+                             "'action_validation,graph_plans'): the gain of all the others together")
     parser.add_argument("--patch-duration", type=int, default=int(_env("BENCH_PATCH_DURATION", "15")))
     parser.add_argument("--patch-warmup", type=int, default=int(_env("BENCH_PATCH_WARMUP", "4")))
     parser.add_argument("--baselines", type=int, default=int(_env("BENCH_BASELINES", "4")),
@@ -409,6 +412,8 @@ def patch_plan(names: List[str], baselines: int) -> List[str]:
     """Baselines spread evenly among the patch runs: B, p..., B, p..., B."""
     if baselines <= 0:
         return [f"-{name}" for name in names]
+    if not names:
+        return ["baseline"] * baselines
     plan, groups = ["baseline"], max(1, baselines - 1)
     size = -(-len(names) // groups)
     for start in range(0, len(names), size):
@@ -479,8 +484,12 @@ def main(argv=None) -> None:
                         show(result)
                 if args.per_patch:
                     names = [n.strip() for n in args.patches.split(",") if n.strip()] or speedup_names()
-                    for run_number, item in enumerate(patch_plan(names, args.baselines)):
-                        extra = {} if item == "baseline" else {"RASA_SPEEDUPS": item}
+                    names = [] if names == ["none"] else names
+                    sets = [f"={value.strip()}" for value in args.patch_sets.split(";") if value.strip()]
+                    for run_number, item in enumerate(patch_plan(names, args.baselines) + sets
+                                                      + (["baseline"] if sets else [])):
+                        extra = ({} if item == "baseline" else
+                                 {"RASA_SPEEDUPS": item[1:]} if item.startswith("=") else {"RASA_SPEEDUPS": item})
                         stack.restart(["actions", "rasa"], extra)   # a fresh server each time, as the baseline
                         current = extra
                         warm_up(stack.urls["rasa"], "halo")

@@ -184,12 +184,16 @@ def patch_gains(results: List[dict]) -> Dict[str, object]:
     spread = (max(base) - min(base)) if len(base) >= 2 else None
     rows = []
     for r in results:
-        if not r["setup"].startswith("patch:-"):
+        if r["setup"].startswith("patch:-"):
+            name = r["setup"][len("patch:-"):]
+        elif r["setup"].startswith("patch:="):   # a set installed alone: the gain is the rest's, together
+            name = f"all but {r['setup'][len('patch:='):] or 'none'}"
+        else:
             continue
         without = r["ok_msgs_per_s"]
         gain = round(centre / without - 1, 3) if centre and without else None
         beyond = (None if spread is None or not without else (min(base) - without) > spread)
-        rows.append({"name": r["setup"][len("patch:-"):], "msgs_per_s_without": without, "gain": gain,
+        rows.append({"name": name, "msgs_per_s_without": without, "gain": gain,
                      "beyond_noise": beyond, "p95_ms": r["p95_ms"], "errors": r["errors"]})
     return {"baseline_runs": base, "baseline_mean": None if centre is None else round(centre, 2),
             "noise": None if spread is None or not centre else round(spread / centre, 3), "patches": rows}

@@ -29,9 +29,8 @@ SELF_CHECK_VARIABLE = "RASA_EXTENSIONS_SELF_CHECK"
 SELF_CHECK_MESSAGE = "self-check failed"
 SELF_CHECK_ON = "self-check on"   # logged once at start-up when the self-check is enabled
 
-# What rasa_speedups' memos leave on a tracker (applied_events, past_states, tracker_copy): not state.
-SPEEDUP_ATTRIBUTES = frozenset({"_applied_events_memo", "_past_states_memo",
-                                "_followup_action_cleared_without_event"})
+# What rasa_speedups leaves on a tracker (tracker_copy): not state.
+SPEEDUP_ATTRIBUTES = frozenset({"_followup_action_cleared_without_event"})
 _announced = False
 
 

@@ -1,4 +1,4 @@
-"""Fifteen speed-ups of Rasa 3.6 internals: the code of this repository that replaces Rasa's own.
+"""Eleven speed-ups of Rasa 3.6 internals: the code of this repository that replaces Rasa's own.
 
 Everything else the Rasa server runs of this repository goes through Rasa's supported extension
 points (`rasa_extensions/`: tracker stores, lock store, NLU components). These modules instead
@@ -14,8 +14,9 @@ they were written for (`SUPPORTED_VERSIONS`; four copy a Rasa function body, who
 tests/unit/test_speedup_switch.py pins): on any other the launcher refuses to start and says
 what to do. Tests install exactly the ones they test, with `install_temporarily`.
 
-The speed-ups (each module's REPLACES names the Rasa attributes it replaces; `tracker_memo` is
-a helper of two of them):
+The speed-ups (each module's REPLACES names the Rasa attributes it replaces). Four more (cached
+applied events and past states, remembered rule matches, decoded rule keys) were removed: together
+they gained 2% at capacity, within the run-to-run noise (docs/benchmark.md).
 - action_domain: custom-action calls carry the domain's forms and slots, not its responses;
 - action_validation: one prepared JSON-schema validator for action-server replies instead of a
   new, schema-checked one per reply (a third of the server's CPU under load);
@@ -23,11 +24,6 @@ a helper of two of them):
 - slot_copy: slots copied by their attributes instead of through the pickle protocol;
 - domain_checks: `Domain.is_empty()` against one empty domain made once, not one per message;
 - endpoint_requests: calls to the action server on kept-alive connections, bodies encoded by ujson;
-- applied_events: a tracker's applied events remembered until its event list changes;
-- past_states: a tracker's past states remembered until its event list changes (the rule policy
-  featurizes the same conversation twice per prediction);
-- rule_matching: the rules applicable at a turn remembered per (turn index, state);
-- rule_keys: the rule policy's rule keys decoded once instead of at every check;
 - tracker_copy: a tracker copied from its state instead of by replaying its conversation (before
   every action and every form validation);
 - tracker_state: `current_state()` copies the active loop by a walk that knows JSON's types,
@@ -46,13 +42,12 @@ import logging
 from importlib import metadata
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from rasa_speedups import (action_domain, action_validation, applied_events, domain_checks, endpoint_requests,
-                           event_types, graph_plans, message_parsing, past_states, response_variation, rule_keys,
-                           rule_matching, slot_copy, tracker_copy, tracker_state)
+from rasa_speedups import (action_domain, action_validation, domain_checks, endpoint_requests, event_types,
+                           graph_plans, message_parsing, response_variation, slot_copy, tracker_copy, tracker_state)
 
 SPEEDUPS = {module.__name__.rsplit(".", 1)[1]: module for module in (
-    action_domain, action_validation, applied_events, domain_checks, endpoint_requests, event_types, graph_plans,
-    message_parsing, past_states, response_variation, rule_keys, rule_matching, slot_copy, tracker_copy,
+    action_domain, action_validation, domain_checks, endpoint_requests, event_types, graph_plans,
+    message_parsing, response_variation, slot_copy, tracker_copy,
     tracker_state)}
 SWITCH_VARIABLE = "RASA_SPEEDUPS"
 # The versions whose code the patches replace (several copy Rasa function bodies; tests pin their source).

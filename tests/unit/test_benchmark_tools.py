@@ -257,6 +257,18 @@ def test_patch_plan_spreads_the_baselines():
     assert plan == ["baseline", "-a", "-b", "-c", "baseline", "-d", "-e", "baseline"]
     assert run_module.patch_plan(["a"], baselines=0) == ["-a"]
     assert run_module.patch_plan(["a", "b"], baselines=4).count("baseline") == 4
+    assert run_module.patch_plan([], baselines=3) == ["baseline"] * 3   # only sets measured
+
+
+def test_a_set_installed_alone_gives_the_gain_of_all_the_others_together():
+    def run(setup, rate):
+        return dict(level(setup, 10, rate, 100, mode="capacity"), setup=setup)
+    results = [run("patch:baseline", 80.0), run("patch:=action_validation,graph_plans", 50.0),
+               run("patch:baseline", 84.0), run("patch:=", 20.0)]
+    rows = {row["name"]: row for row in stats.patch_gains(results)["patches"]}
+    assert rows["all but action_validation,graph_plans"]["gain"] == round(82 / 50 - 1, 3)
+    assert rows["all but action_validation,graph_plans"]["beyond_noise"] is True
+    assert rows["all but none"]["msgs_per_s_without"] == 20.0
 
 
 def test_profile_stacks_are_bucketed_by_the_most_specific_marker():

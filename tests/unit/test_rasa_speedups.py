@@ -1,5 +1,5 @@
-"""Six of the speed-ups of Rasa 3.6 (rasa_speedups/): action_validation, event_types, slot_copy,
-applied_events, rule_keys and domain_checks, each installed by its own test, must behave exactly
+"""Four of the speed-ups of Rasa 3.6 (rasa_speedups/): action_validation, event_types, slot_copy and
+domain_checks, each installed by its own test, must behave exactly
 like the code it replaces (docs/benchmark.md has the measurements)."""
 import pytest
 from jsonschema import ValidationError
@@ -122,61 +122,6 @@ def test_checking_each_event_against_the_schema_of_its_name_gives_the_full_schem
     assert sum(not reference.is_valid(reply) for reply in broken) >= 40
     for reply in good + broken:
         assert action_validation.is_valid_by_event_name(reply) == reference.is_valid(reply), reply
-
-
-def test_remembered_applied_events_equal_rasas_after_every_kind_of_change():
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from rasa_speedups import applied_events as memo
-
-    with rasa_speedups.install_temporarily("applied_events"):
-        assert DialogueStateTracker.applied_events is memo.applied_events
-        _compare_applied_events(memo)
-
-
-def _compare_applied_events(memo):
-    import random
-
-    from rasa.shared.core import events as rasa_events
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    rasas = memo._rasas_applied_events
-    generator = random.Random(7)
-    makers = [lambda: rasa_events.ActionExecuted("action_listen"), lambda: rasa_events.UserUttered("halo"),
-              lambda: rasa_events.ActionExecuted("form_x"), lambda: rasa_events.ActiveLoop("form_x"),
-              lambda: rasa_events.ActiveLoop(None), lambda: rasa_events.ActionReverted(),
-              lambda: rasa_events.UserUtteranceReverted(), lambda: rasa_events.Restarted(),
-              lambda: rasa_events.SessionStarted(), lambda: rasa_events.SlotSet("x", generator.random()),
-              lambda: rasa_events.BotUttered("hai")]
-    for _ in range(30):
-        tracker = DialogueStateTracker("u", [])
-        for _ in range(40):
-            tracker.update(generator.choice(makers)())
-            first = tracker.applied_events()
-            assert first == rasas(tracker)
-            first.append("caller's change")                      # callers get their own list
-            assert tracker.applied_events() == rasas(tracker)
-        replaced = DialogueStateTracker("u", [])
-        changed = list(tracker.events)
-        changed[len(changed) // 2] = rasa_events.Restarted()          # same length and last event
-        replaced.events = type(tracker.events)(changed)
-        replaced.__dict__[memo._MEMO] = tracker.__dict__[memo._MEMO]   # e.g. a shallow copy, new list
-        assert replaced.applied_events() == rasas(replaced)
-
-
-def test_rule_keys_are_decoded_once_to_what_json_gives():
-    import json
-
-    from rasa.core.policies.rule_policy import RulePolicy
-
-    from rasa_speedups.rule_keys import rule_key_to_state
-
-    key = json.dumps([{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
-                      {"slots": {"pl_verified": [1.0]}, "active_loop": {"name": "form_x"}}])
-    with rasa_speedups.install_temporarily("rule_keys"):
-        assert RulePolicy._rule_key_to_state(key) == json.loads(key)
-        assert RulePolicy._rule_key_to_state(key) is rule_key_to_state(key)   # decoded once
-    assert RulePolicy._rule_key_to_state is not rule_key_to_state and rasa_speedups.is_rasas(RulePolicy, "_rule_key_to_state")
 
 
 def test_is_empty_answers_as_rasa_does():

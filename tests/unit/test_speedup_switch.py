@@ -89,14 +89,10 @@ def test_the_rasa_code_a_speed_up_copies_is_the_code_it_was_copied_from(target):
 REPLACED = {
     ("rasa.core.actions.action", "RemoteAction", "_action_call_format"): ("action_domain", "b8da18ca9f78d3ae"),
     ("rasa.core.actions.action", "RemoteAction", "_validate_action_result"): ("action_validation", "24da0f6bdeb2d44f"),
-    ("rasa.shared.core.trackers", "DialogueStateTracker", "applied_events"): ("applied_events", "78464fb46cdecd20"),
     ("rasa.shared.core.domain", "Domain", "is_empty"): ("domain_checks", "95485f444497dba7"),
     ("rasa.shared.core.events", "Event", "resolve_by_type"): ("event_types", "ffabe9999fc8f7f3"),
-    ("rasa.shared.core.trackers", "DialogueStateTracker", "past_states"): ("past_states", "650a32ec25de85ba"),
     ("rasa.core.nlg.response", "TemplatedNaturalLanguageGenerator", "_random_response_for"):
         ("response_variation", "cb4586c3a2856311"),
-    ("rasa.core.policies.rule_policy", "RulePolicy", "_rule_key_to_state"): ("rule_keys", "53eeee28fa493b17"),
-    ("rasa.core.policies.rule_policy", "RulePolicy", "_get_possible_keys"): ("rule_matching", "ae2257980a444fb0"),
     ("rasa.shared.core.trackers", "DialogueStateTracker", "copy"): ("tracker_copy", "ee85e538659b5a76"),
     ("rasa.core.actions.forms", "FormAction", "_temporary_tracker"): ("tracker_copy", "01ff5ba740924b1c"),
     ("rasa.core.processor", "MessageProcessor", "_predict_next_with_tracker"): ("tracker_copy", "fd0f1c54fde6185f"),
@@ -176,9 +172,9 @@ def test_importing_rasa_speedups_installs_nothing_and_each_install_replaces_what
 
 def test_the_memo_attributes_the_self_check_ignores_are_those_the_speed_ups_set():
     from rasa_extensions.tracker_check import SPEEDUP_ATTRIBUTES
-    from rasa_speedups import applied_events, past_states, tracker_copy
+    from rasa_speedups import tracker_copy
 
-    assert SPEEDUP_ATTRIBUTES == {applied_events._MEMO, past_states._MEMO, tracker_copy._FOLLOWUP_CLEARED}
+    assert SPEEDUP_ATTRIBUTES == {tracker_copy._FOLLOWUP_CLEARED}
 
 
 class FakeRasaMain:
@@ -199,11 +195,11 @@ def rasas_code_afterwards(monkeypatch):
 
 def test_the_launcher_installs_the_chosen_speed_ups_then_runs_rasa_with_the_same_arguments(
         monkeypatch, capsys, rasas_code_afterwards):
-    monkeypatch.setenv("RASA_SPEEDUPS", "slot_copy,rule_keys")
+    monkeypatch.setenv("RASA_SPEEDUPS", "slot_copy,event_types")
     rasa_main = FakeRasaMain()
     assert launcher.main(["run", "--enable-api", "--port", "5999"], rasa_main=rasa_main) == 0
-    assert rasa_main.calls == [(["rasa", "run", "--enable-api", "--port", "5999"], ["rule_keys", "slot_copy"])]
-    assert "Rasa speed-ups installed: rule_keys, slot_copy" in capsys.readouterr().err
+    assert rasa_main.calls == [(["rasa", "run", "--enable-api", "--port", "5999"], ["event_types", "slot_copy"])]
+    assert "Rasa speed-ups installed: event_types, slot_copy" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("setting, expected", [("", list(SPEEDUPS)), ("off", []),

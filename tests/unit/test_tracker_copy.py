@@ -13,7 +13,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 import rasa_speedups
 from rasa_extensions import tracker_check
 from rasa_speedups import tracker_copy
-from tests.unit.test_past_states import random_events
+from tests.unit.tracker_events import random_events
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,7 +11,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 import rasa_speedups
 from rasa_speedups import tracker_state
-from tests.unit.test_past_states import random_events
+from tests.unit.tracker_events import random_events
 
 
 @pytest.fixture(autouse=True, scope="module")

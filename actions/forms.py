@@ -133,8 +133,7 @@ class PatientFormValidationAction(FormValidationAction, ABC):
             dispatcher.utter_message(response="utter_form_in_progress",
                                      current=intent_labels().get(flow_of(self.form_name()), "ini"))
             return _dropped_candidates(tracker) + [SlotSet(INVALID_ANSWERS_SLOT, tracker.get_slot(INVALID_ANSWERS_SLOT))]
-        return _dropped_candidates(tracker) + [
-            SlotSet(PENDING_SLOT, {"kind": "switch", "intent": target, "form": self.form_name(), "slot": requested})]
+        return _dropped_candidates(tracker) + [switch_offer(target, self.form_name(), requested)]
 
     async def _validated_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: Dict[Text, Any]) -> List[EventType]:
@@ -229,6 +228,13 @@ class PatientFormValidationAction(FormValidationAction, ABC):
         else:
             return events
         return events + [SlotSet(INVALID_ANSWERS_SLOT, counts)]
+
+
+def switch_offer(intent: str, form: str, requested: Optional[str], ask: Optional[str] = None) -> EventType:
+    """The question "stop this form and start `intent`'s flow?", pending until answered; `ask` is a
+    response of the form's own that asks it (else the generic one, naming both flows)."""
+    pending = {"kind": "switch", "intent": intent, "form": form, "slot": requested}
+    return SlotSet(PENDING_SLOT, dict(pending, ask=ask) if ask else pending)
 
 
 class ActionAskInterruptionAnswer(Action):

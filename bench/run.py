@@ -488,8 +488,8 @@ def main(argv=None) -> None:
                     sets = [f"={value.strip()}" for value in args.patch_sets.split(";") if value.strip()]
                     for run_number, item in enumerate(patch_plan(names, args.baselines) + sets
                                                       + (["baseline"] if sets else [])):
-                        extra = ({} if item == "baseline" else
-                                 {"RASA_SPEEDUPS": item[1:]} if item.startswith("=") else {"RASA_SPEEDUPS": item})
+                        # "-name" leaves one out; "=value" (a set) is RASA_SPEEDUPS as given.
+                        extra = {} if item == "baseline" else {"RASA_SPEEDUPS": item.removeprefix("=")}
                         stack.restart(["actions", "rasa"], extra)   # a fresh server each time, as the baseline
                         current = extra
                         warm_up(stack.urls["rasa"], "halo")

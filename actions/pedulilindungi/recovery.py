@@ -10,7 +10,6 @@ Nothing changes in the chat; the registered number is told by SMS at once.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any, Dict, List, Optional, Text
 
@@ -34,7 +33,7 @@ FACT_SLOTS = ("recovery_nik", "recovery_birth_date", "recovery_name")
 RECOVERY_SLOTS = [*FACT_SLOTS, "recovery_phone", "recovery_otp", "recovery_ticket", "recovery_outcome",
                   "recovery_reference"]
 RECOVERY_NAMESPACE = uuid.UUID("5b0c9f6e-2a47-4e8e-9d1b-1f4c7a3e8d20")
-_NIK_SEPARATORS = re.compile(r"[\s.\-]")
+NIK_LENGTH = 16
 # The facts are checked together: changing one asks them again (the ticket was for the old ones).
 _AGAIN = ("recovery_ticket", "recovery_phone", "recovery_otp")
 CHANGE_STEPS = (
@@ -49,9 +48,10 @@ FACTS_AGAIN = {slot: None for slot in (*FACT_SLOTS, *_AGAIN)}
 
 
 def full_nik(text: str) -> Optional[str]:
-    """`3171 2345 6789 0001` or `3171.2345.6789.0001` -> the 16 digits; anything else None."""
-    digits = _NIK_SEPARATORS.sub("", text or "")
-    return digits if len(digits) == 16 and digits.isascii() and digits.isdigit() else None
+    """`3171 2345 6789 0001`, `3171.2345.6789.0001` or `nik saya 3171…` -> the 16 digits (the project's
+    one rule for reading typed numbers, indonesian_text/digits.py); anything else None."""
+    digits = parsing.single_code(text or "", NIK_LENGTH)
+    return digits if digits.isascii() and digits else None
 
 
 def _request_id(tracker: Tracker, phone: str) -> str:

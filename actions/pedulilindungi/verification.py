@@ -12,18 +12,12 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.api.errors import BackendError, Rejected
 from actions.backend_calls import certificate_client, off_loop, utter_backend_error
-from actions.forms import PENDING_SLOT, PatientFormValidationAction
+from actions.forms import PatientFormValidationAction, switch_offer
 from actions.requester import requesters
 from actions.sealing import seal, unsealed_text
 
 RESEND = re.compile(r"\b(kirim ulang|kode baru|ulang(i)?|resend|minta kode)\b", re.IGNORECASE)
 OTP_LENGTH = 6
-
-
-def offer_recovery(form: str, requested: str) -> EventType:
-    """The forms' shared switch question, asked with the recovery's own words."""
-    return SlotSet(PENDING_SLOT, {"kind": "switch", "intent": "recover_account", "form": form, "slot": requested,
-                                  "ask": "utter_ask_start_recovery"})
 
 
 async def request_login_code(phone: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
@@ -51,7 +45,8 @@ class ValidateVerificationForm(PatientFormValidationAction):
         # officer's decision), offered as a switch; "tidak" keeps the verification going.
         if requested in ("pl_phone", "pl_otp") and parsing.says_number_is_lost(text):
             dispatcher.utter_message(response="utter_pl_lost_phone")
-            return [SlotSet(requested, None), offer_recovery(self.form_name(), requested)]
+            return [SlotSet(requested, None),
+                    switch_offer("recover_account", self.form_name(), requested, ask="utter_ask_start_recovery")]
         return None
 
     async def validate_pl_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

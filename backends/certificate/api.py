@@ -292,6 +292,11 @@ def _certificate_routes(router: APIRouter, public: APIRouter) -> None:
         })
 
 
+def _recovery_out(status: services.RecoveryStatus) -> RecoveryOut:
+    """A request's status for anyone holding the reference: without the (masked) new number."""
+    return RecoveryOut(**{k: v for k, v in status.__dict__.items() if k != "new_phone_masked"})
+
+
 def _recovery_routes(router: APIRouter, officers: APIRouter) -> None:
     @router.post("/recovery/check", response_model=RecoveryTicketOut, tags=["recovery"],
                  summary="Check full NIK, birth date and the certificate's name (one refusal for any mismatch)")
@@ -311,16 +316,14 @@ def _recovery_routes(router: APIRouter, officers: APIRouter) -> None:
                 summary="A request's status by its reference (no personal data)")
     def recovery_status(request: Request, db: Session = Depends(_db),
                         reference: str = Path(..., max_length=20)) -> RecoveryOut:
-        status = services.recovery_status(db, reference)
-        return RecoveryOut(**{k: v for k, v in status.__dict__.items() if k != "new_phone_masked"})
+        return _recovery_out(services.recovery_status(db, reference))
 
     @officers.post("/recovery/requests/{reference}/decision", response_model=RecoveryOut, tags=["officers"],
                    summary="An officer approves (the account moves) or rejects a request")
     def decide(body: RecoveryDecisionBody, request: Request, db: Session = Depends(_db),
                reference: str = Path(..., max_length=20)) -> RecoveryOut:
-        status = services.decide_recovery(db, request.app.state.gateway, reference, body.decision, body.officer,
-                                          utcnow())
-        return RecoveryOut(**{k: v for k, v in status.__dict__.items() if k != "new_phone_masked"})
+        return _recovery_out(services.decide_recovery(db, request.app.state.gateway, reference, body.decision,
+                                                      body.officer, utcnow()))
 
 
 def _cohort_routes(router: APIRouter) -> None:

@@ -11,7 +11,7 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from backends.shared.errors import DomainError
 from privacy.masking import mask_nik
@@ -258,12 +258,21 @@ def ensure_otp_request_allowed(recent_requests: Iterable[dt.datetime], now: dt.d
     """At most `limit` codes in any rolling hour (limits SMS cost and abuse). Counted per requester and
     number (`own`: the user's own requests), so a stranger asking for someone's codes spends only the
     stranger's allowance, and with wider limits per requester and per number."""
-    in_window = sorted(t for t in recent_requests if now - t < OTP_WINDOW)
+    _, wait_minutes = rolling_limit(recent_requests, now, OTP_WINDOW, limit)
+    if wait_minutes is not None:
+        raise TooManyOtpRequests(wait_minutes, own=own)
+
+
+def rolling_limit(times: Iterable[dt.datetime], now: dt.datetime, window: dt.timedelta,
+                  limit: int) -> Tuple[int, Optional[int]]:
+    """How many of `times` fall in the rolling `window` before `now`, and, at the limit, the minutes
+    (at least 1) until one more is allowed; None below the limit."""
+    in_window = sorted(t for t in times if now - t < window)
     if len(in_window) < limit:
-        return
-    # The oldest request that keeps the count at the limit has to leave the window first.
-    frees_at = in_window[-limit] + OTP_WINDOW
-    raise TooManyOtpRequests(max(1, math.ceil((frees_at - now).total_seconds() / 60)), own=own)
+        return len(in_window), None
+    # The oldest entry that keeps the count at the limit has to leave the window first.
+    frees_at = in_window[-limit] + window
+    return len(in_window), max(1, math.ceil((frees_at - now).total_seconds() / 60))
 
 
 def verification_delay(recent_failures: Iterable[dt.datetime], now: dt.datetime) -> dt.timedelta:
@@ -467,11 +476,10 @@ def facts_match(registered_birth_date: dt.date, registered_name: str, birth_date
 def ensure_recovery_allowed(recent_failures: Iterable[dt.datetime], now: dt.datetime,
                             limit: int = RECOVERY_FAILURES_PER_DAY) -> int:
     """Raises RecoveryThrottled at the daily limit; returns how many failures are still allowed."""
-    in_window = sorted(t for t in recent_failures if now - t < RECOVERY_WINDOW)
-    if len(in_window) >= limit:
-        frees_at = in_window[-limit] + RECOVERY_WINDOW
-        raise RecoveryThrottled(max(1, math.ceil((frees_at - now).total_seconds() / 60)))
-    return limit - len(in_window)
+    count, wait_minutes = rolling_limit(recent_failures, now, RECOVERY_WINDOW, limit)
+    if wait_minutes is not None:
+        raise RecoveryThrottled(wait_minutes)
+    return limit - count
 
 
 def recovery_ticket_claims(person_id: int) -> Dict[str, Any]:

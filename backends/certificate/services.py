@@ -223,7 +223,8 @@ def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, p
         # the rate limit are those of any number, so a verified user cannot probe who is registered.
         recipient = None if _phone_taken(session, phone, person.id) else person
     purge_expired_otp_records(session, now, gateway)
-    requester_keys = _requester_keys(key, requesters)
+    requester_keys = _requester_keys(key, "otp-requester", requesters, domain.OTP_MAX_PER_REQUESTER,
+                                     domain.OTP_MAX_PER_CLIENT)
     _ensure_codes_allowed(session, requester_keys, key_of_phone, now)
     otp = domain.issue_otp(key, now)
     # Unknown numbers get a challenge too, so they hit the same rate limit as known ones.
@@ -251,14 +252,13 @@ def request_otp(session: Session, gateway: SmsGateway, key: bytes, phone: str, p
     log.info("otp requested for %s (%s)", mask_phone(phone), purpose, extra={"event": "otp_requested"})
 
 
-def _requester_keys(key: bytes, requesters: Sequence[str]) -> List[Tuple[str, int]]:
-    """Keyed hashes of who asks, each with its limit across numbers: a conversation (or a caller that
-    names nobody) OTP_MAX_PER_REQUESTER; a client address ("client:…", shared behind a carrier's NAT
-    by many people) OTP_MAX_PER_CLIENT."""
-    named = sorted({r[:200] for r in requesters if isinstance(r, str) and r}) or ["unnamed"]
-    return [(keyed_hash(key, "otp-requester", r),
-             domain.OTP_MAX_PER_CLIENT if is_client_requester(r) else domain.OTP_MAX_PER_REQUESTER)
-            for r in named[:4]]
+def _requester_keys(key: bytes, label: str, requesters: Sequence[str], per_conversation: int,
+                    per_client: int) -> List[Tuple[str, int]]:
+    """Keyed hashes (under `label`) of who asks, at most four, each with its limit: a conversation (or a
+    caller that names nobody) `per_conversation`; a client address ("client:…", shared behind a
+    carrier's NAT by many people) the wider `per_client`."""
+    named = sorted({r[:200] for r in requesters if isinstance(r, str) and r})[:4] or ["unnamed"]
+    return [(keyed_hash(key, label, r), per_client if is_client_requester(r) else per_conversation) for r in named]
 
 
 def _ensure_codes_allowed(session: Session, requester_keys: Sequence[Tuple[str, int]], key_of_phone: str,
@@ -532,11 +532,8 @@ class RecoveryStatus:
 def _recovery_subjects(key: bytes, nik: str, requesters: Sequence[str]) -> List[Tuple[str, int]]:
     """Who a failed check counts against, each with its daily limit: the NIK (whoever asks), the
     conversation, and a client address ("client:…", shared by many behind a carrier's NAT)."""
-    named = sorted({r[:200] for r in requesters if isinstance(r, str) and r})[:4] or ["unnamed"]
-    return [(keyed_hash(key, "recovery-nik", nik), domain.RECOVERY_FAILURES_PER_DAY)] + [
-        (keyed_hash(key, "recovery-requester", r),
-         domain.RECOVERY_FAILURES_PER_CLIENT if is_client_requester(r) else domain.RECOVERY_FAILURES_PER_DAY)
-        for r in named]
+    return [(keyed_hash(key, "recovery-nik", nik), domain.RECOVERY_FAILURES_PER_DAY)] + _requester_keys(
+        key, "recovery-requester", requesters, domain.RECOVERY_FAILURES_PER_DAY, domain.RECOVERY_FAILURES_PER_CLIENT)
 
 
 def check_recovery_facts(session: Session, key: bytes, nik: str, birth_date: dt.date, name: str,
@@ -632,12 +629,16 @@ def open_recovery(session: Session, gateway: SmsGateway, key: bytes, ticket: Opt
     return _recovery_status(row)
 
 
-def recovery_status(session: Session, reference: str) -> RecoveryStatus:
-    row = session.execute(select(RecoveryRequest).where(
-        RecoveryRequest.reference == (reference or "").strip().upper())).scalars().first()
+def _recovery_by_reference(session: Session, reference: str) -> RecoveryRequest:
+    row = session.execute(select(RecoveryRequest).where(RecoveryRequest.reference == reference)).scalars().first()
     if row is None:
         raise domain.RecoveryNotFound()
-    return _recovery_status(row)
+    return row
+
+
+def recovery_status(session: Session, reference: str) -> RecoveryStatus:
+    """By the reference as a user may type it (spaces, lower case)."""
+    return _recovery_status(_recovery_by_reference(session, (reference or "").strip().upper()))
 
 
 def decide_recovery(session: Session, gateway: SmsGateway, reference: str, decision: str, officer: str,
@@ -645,9 +646,7 @@ def decide_recovery(session: Session, gateway: SmsGateway, reference: str, decis
     """An officer's decision: approval moves the account (audited, every verification of it ended, both
     numbers told); rejection only closes the request. Deciding the same way again changes nothing."""
     status = domain.recovery_decision(decision)
-    row = session.execute(select(RecoveryRequest).where(RecoveryRequest.reference == reference)).scalars().first()
-    if row is None:
-        raise domain.RecoveryNotFound()
+    row = _recovery_by_reference(session, reference)
     if row.status != "pending":
         if row.status != status:
             raise domain.RecoveryAlreadyDecided(row.status)

@@ -61,7 +61,8 @@ def test_a_lost_number_in_the_first_message_starts_the_recovery_as_the_user_s_tu
 
 
 @pytest.mark.parametrize("typed, expected", [("3174054508900003", RINA_NIK), ("3174 0545 0890 0003", RINA_NIK),
-                                             ("3174.0545.0890.0003", RINA_NIK), ("317405450890000", None),
+                                             ("3174.0545.0890.0003", RINA_NIK), ("nik saya 3174054508900003", RINA_NIK),
+                                             ("317405450890000", None),
                                              ("900003", None), ("31740545089000031", None), ("nik saya", None),
                                              ("٣١٧٤٠٥٤٥٠٨٩٠٠٠٠٣", None)])
 def test_the_full_nik_is_sixteen_digits_however_grouped(typed, expected):
